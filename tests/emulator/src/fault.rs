@@ -1,0 +1,94 @@
+//! Scripted faults that replace or disturb the emulator's normal responses.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use crate::lock;
+
+/// Path suffix of the token endpoint, which [`Emulator::push_fault`](crate::Emulator::push_fault)
+/// targets.
+pub const TOKEN_PATH_SUFFIX: &str = "/oauth2/v2.0/token";
+
+/// A scripted response for one request, in place of the normal one.
+///
+/// Each fault applies to one request. The emulator records that request like any other
+/// before the fault acts, and it always reads the whole request first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Sends a canned response, for example a 429 with `Retry-After`, a 500 or a 503.
+    Status {
+        /// HTTP status code.
+        status: u16,
+        /// Response body.
+        body: String,
+        /// Value of the `Content-Type` header.
+        content_type: String,
+        /// Extra header fields. `Content-Length`, `Transfer-Encoding` and `Connection`
+        /// are ignored here, because the emulator sets them itself.
+        headers: Vec<(String, String)>,
+    },
+    /// Waits, then handles the request normally.
+    Delay {
+        /// Wait before handling, in milliseconds.
+        millis: u64,
+    },
+    /// Sends nothing, waits, then closes the connection.
+    Silence {
+        /// Wait before closing, in milliseconds.
+        millis: u64,
+    },
+    /// Closes the connection without a response.
+    Close,
+}
+
+/// First-in, first-out queue of faults, each with the path suffix it applies to.
+#[derive(Default)]
+pub(crate) struct FaultQueue {
+    entries: Mutex<VecDeque<(String, Fault)>>,
+}
+
+impl FaultQueue {
+    pub(crate) fn push(&self, path_suffix: String, fault: Fault) {
+        lock(&self.entries).push_back((path_suffix, fault));
+    }
+
+    /// Removes and returns the oldest fault whose suffix ends `path`.
+    pub(crate) fn take_for(&self, path: &str) -> Option<Fault> {
+        let mut entries = lock(&self.entries);
+        let index = entries
+            .iter()
+            .position(|(suffix, _)| path.ends_with(suffix.as_str()))?;
+        entries.remove(index).map(|(_, fault)| fault)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        lock(&self.entries).len()
+    }
+
+    pub(crate) fn clear(&self) {
+        lock(&self.entries).clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn take_for_matches_suffix_in_order() {
+        let queue = FaultQueue::default();
+        queue.push(TOKEN_PATH_SUFFIX.to_owned(), Fault::Close);
+        queue.push("/health".to_owned(), Fault::Delay { millis: 1 });
+        queue.push(TOKEN_PATH_SUFFIX.to_owned(), Fault::Silence { millis: 2 });
+
+        assert_eq!(queue.take_for("/other"), None);
+        assert_eq!(queue.take_for("/t/oauth2/v2.0/token"), Some(Fault::Close));
+        assert_eq!(
+            queue.take_for("/t/oauth2/v2.0/token"),
+            Some(Fault::Silence { millis: 2 })
+        );
+        assert_eq!(queue.take_for("/t/oauth2/v2.0/token"), None);
+        assert_eq!(queue.len(), 1);
+        assert_eq!(queue.take_for("/health"), Some(Fault::Delay { millis: 1 }));
+    }
+}
