@@ -1,0 +1,223 @@
+//! Command-line arguments, and turning them into a policy and options.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use azauth::{Authority, AuthError, Cloud, ConfigSource, Policy, Runtime, TokenOptions};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::output;
+
+/// Gets Azure (Microsoft Entra ID) access tokens through MSTICPy's credential chain,
+/// run in a WebAssembly sandbox.
+#[derive(Parser, Debug)]
+#[command(name = "azauth", version)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+impl Args {
+    /// Number of `-v` flags given to the subcommand.
+    pub fn verbose(&self) -> u8 {
+        match &self.command {
+            Command::GetToken(args) => args.verbose,
+            Command::Methods { verbose } => *verbose,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Gets an access token and prints it as JSON, like `az account get-access-token`.
+    GetToken(GetTokenArgs),
+    /// Lists the credential methods, their aliases and what each needs.
+    Methods {
+        /// More log output on stderr; repeat for more detail. RUST_LOG overrides it.
+        #[arg(short, long, action = clap::ArgAction::Count)]
+        verbose: u8,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+#[command(group = clap::ArgGroup::new("target").required(true).args(["scope", "resource"]))]
+struct GetTokenArgs {
+    /// Scope to request, such as https://management.azure.com/.default.
+    #[arg(long)]
+    scope: Option<String>,
+    /// Resource URL, such as https://management.azure.com; the scope is <URL>/.default.
+    #[arg(long)]
+    resource: Option<String>,
+    /// Methods to try in order, comma-separated (see `azauth methods`). Default: the
+    /// Azure.auth_methods of msticpyconfig.yaml, else msi,cli,devicecode.
+    #[arg(long, value_delimiter = ',')]
+    methods: Vec<String>,
+    /// Tenant ID or domain.
+    #[arg(long)]
+    tenant_id: Option<String>,
+    /// Application (client) ID, or a user-assigned managed identity's client ID.
+    #[arg(long)]
+    client_id: Option<String>,
+    /// Client secret for the clientsecret method; `-` reads it from stdin. Other users
+    /// of this machine can see command lines, so prefer `-` or the configuration.
+    #[arg(long)]
+    client_secret: Option<String>,
+    /// Cloud: global (public), usgov (gov) or cn (china).
+    #[arg(long)]
+    cloud: Option<String>,
+    /// Authority host URL that replaces the cloud's, such as https://login.example;
+    /// plain http only for loopback.
+    #[arg(long)]
+    authority_host: Option<String>,
+    /// msticpyconfig.yaml to read. Default: $MSTICPYCONFIG, ./msticpyconfig.yaml,
+    /// ~/.msticpy/msticpyconfig.yaml.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+    output: OutputFormat,
+    /// More log output on stderr; repeat for more detail. RUST_LOG overrides it.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+/// How `get-token` prints the token.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum OutputFormat {
+    /// One JSON object, shaped like `az account get-access-token --output json`.
+    Json,
+    /// The access token alone.
+    Token,
+}
+
+/// Runs a command and returns the process exit code.
+pub async fn run(args: Args) -> ExitCode {
+    let result = match args.command {
+        Command::GetToken(args) => get_token(args).await,
+        Command::Methods { .. } => list_methods().await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("azauth: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn list_methods() -> anyhow::Result<ExitCode> {
+    let runtime = Runtime::new()?;
+    let mut session = runtime.session(&Policy::new()).await?;
+    let methods = session.list_methods().await?;
+    print!("{}", output::methods_table(&methods));
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn get_token(args: GetTokenArgs) -> anyhow::Result<ExitCode> {
+    let scope = match (&args.scope, &args.resource) {
+        (Some(scope), _) => scope.clone(),
+        (None, Some(resource)) => format!("{}/.default", resource.trim().trim_end_matches('/')),
+        (None, None) => bail!("give --scope or --resource"),
+    };
+    let config = match azauth::find_config(args.config.as_deref())? {
+        Some(path) => {
+            tracing::debug!(path = %path.display(), "reading configuration");
+            let text = azauth::read_config(&path)?;
+            Some(ConfigSource {
+                path: path.display().to_string(),
+                text,
+            })
+        }
+        None => None,
+    };
+    let client_secret = match args.client_secret.as_deref() {
+        Some("-") => Some(read_secret_from_stdin()?),
+        other => other.map(str::to_string),
+    };
+    let options = TokenOptions {
+        tenant_id: args.tenant_id.clone(),
+        client_id: args.client_id.clone(),
+        client_secret,
+        certificate_path: None,
+        certificate_password: None,
+        cloud: args.cloud.clone(),
+        authority_host: args.authority_host.clone(),
+        config,
+    };
+    let policy = policy_for(&options);
+
+    let runtime = Runtime::new()?;
+    let mut session = runtime.session(&policy).await?;
+    let started = std::time::Instant::now();
+    let result = session.get_token(&args.methods, &scope, &options).await?;
+    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "chain finished");
+
+    match result {
+        Ok(token) => {
+            for attempt in &token.attempts {
+                tracing::info!(method = %attempt.method, outcome = ?attempt.outcome, elapsed_ms = attempt.elapsed_ms, "method tried");
+            }
+            let text = match args.output {
+                OutputFormat::Json => output::token_json(&token),
+                OutputFormat::Token => token.token.clone(),
+            };
+            println!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(AuthError::InvalidRequest(message)) => {
+            eprintln!("azauth: {message}");
+            Ok(ExitCode::from(2))
+        }
+        Err(AuthError::NoToken(attempts)) => {
+            for attempt in &attempts {
+                tracing::info!(method = %attempt.method, outcome = ?attempt.outcome, elapsed_ms = attempt.elapsed_ms, "method tried");
+            }
+            eprint!("{}", output::no_token_report(&scope, &attempts));
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// Grants what the call can need: the method variables and the variables the
+/// configuration refers to, the configured cloud's authority, an explicit authority
+/// host or `AZURE_AUTHORITY_HOST`, and the default programs.
+fn policy_for(options: &TokenOptions) -> Policy {
+    let mut policy = Policy::new();
+    policy.allow_method_variables().allow_default_programs();
+    let hints = options
+        .config
+        .as_ref()
+        .map(|config| azauth::policy_hints(&config.text))
+        .unwrap_or_default();
+    for name in &hints.env_refs {
+        policy.allow_env(name);
+    }
+    let cloud_name = options.cloud.as_deref().or(hints.cloud.as_deref());
+    // An unknown cloud name grants nothing; the component rejects it with the valid names.
+    if let Ok(cloud) = Cloud::parse(cloud_name.unwrap_or("global")) {
+        policy.allow_cloud(cloud);
+    }
+    let explicit = options.authority_host.clone();
+    let from_env = std::env::var("AZURE_AUTHORITY_HOST").ok();
+    for host in explicit.iter().chain(from_env.iter()) {
+        if let Ok(authority) = Authority::parse(host) {
+            policy.allow_authority(&authority);
+        }
+    }
+    tracing::debug!(?policy, "capability policy");
+    policy
+}
+
+fn read_secret_from_stdin() -> anyhow::Result<String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .context("reading the client secret from stdin")?;
+    let secret = text.trim_end_matches(['\r', '\n']).to_string();
+    if secret.is_empty() {
+        bail!("--client-secret - read an empty secret from stdin");
+    }
+    Ok(secret)
+}

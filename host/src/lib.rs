@@ -1,0 +1,56 @@
+//! A wasmtime host for the azauth credential component.
+//!
+//! The component implements MSTICPy's Azure credential chain. This crate loads it
+//! precompiled, grants it capabilities by [`Policy`], and calls it:
+//!
+//! ```no_run
+//! # async fn example() -> anyhow::Result<()> {
+//! use azauth::{Policy, Runtime, TokenOptions, Cloud};
+//!
+//! let runtime = Runtime::new()?;
+//! let mut policy = Policy::new();
+//! policy.allow_cloud(Cloud::Global).allow_method_variables();
+//! let mut session = runtime.session(&policy).await?;
+//! let options = TokenOptions::default();
+//! let token = session
+//!     .get_token(&["env".to_string()], "https://management.azure.com/.default", &options)
+//!     .await?;
+//! # Ok(())
+//! # }
+//! ```
+
+#![deny(missing_docs)]
+
+mod bindings;
+mod config;
+mod engine_config;
+mod policy;
+mod process;
+mod runtime;
+mod state;
+
+pub use bindings::azauth::credential::types::{
+    AccessToken, Attempt, AuthError, ConfigSource, MethodInfo, Outcome, TokenOptions,
+};
+pub use config::{CONFIG_NAME, PolicyHints, find as find_config, policy_hints, read as read_config};
+pub use policy::{
+    Authority, Cloud, DEFAULT_PROGRAMS, MAX_HTTP_TIMEOUT, MAX_PROCESS_OUTPUT, MAX_PROCESS_TIMEOUT,
+    METHOD_VARIABLES, Policy, Scheme,
+};
+pub use process::CHILD_VARIABLES;
+pub use runtime::{COMPONENT_WASM, Runtime, Session};
+
+impl Default for TokenOptions {
+    fn default() -> TokenOptions {
+        TokenOptions {
+            tenant_id: None,
+            client_id: None,
+            client_secret: None,
+            certificate_path: None,
+            certificate_password: None,
+            cloud: None,
+            authority_host: None,
+            config: None,
+        }
+    }
+}

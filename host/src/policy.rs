@@ -1,0 +1,185 @@
+//! The capability policy: what the component may see and reach.
+//!
+//! Everything not granted here is denied. The policy is decided before the component
+//! is instantiated and does not change while it runs.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+#[path = "../../guest/src/cloud.rs"]
+#[allow(dead_code, reason = "the component uses more of this file than the host")]
+mod cloud;
+
+pub use cloud::{Authority, Cloud, Scheme};
+
+/// Environment variables that the component's methods read.
+pub const METHOD_VARIABLES: [&str; 12] = [
+    "AZURE_CLIENT_ID",
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+    "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN",
+    "AZURE_USERNAME",
+    "AZURE_PASSWORD",
+    "AZURE_AUTHORITY_HOST",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+    "MSI_ENDPOINT",
+];
+
+/// Programs that the component may run, by bare name.
+pub const DEFAULT_PROGRAMS: [&str; 2] = ["az", "pwsh"];
+
+/// Cap on every HTTP timeout the component asks for: connect, first byte and between
+/// bytes. A request that asks for none gets this.
+pub const MAX_HTTP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Cap on a program's run time, whatever the component asks for.
+pub const MAX_PROCESS_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Cap on what a program may write to stdout and to stderr, each.
+pub const MAX_PROCESS_OUTPUT: usize = 1024 * 1024;
+
+/// What the component may see and reach.
+///
+/// [`Policy::new`] grants nothing: no hosts, no environment variables, no programs.
+/// The `allow_…` methods add grants.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Environment variables copied into the component, by name.
+    pub env: BTreeSet<String>,
+    /// Hosts (with `:port` when not the default) that the component may reach over https.
+    pub https_hosts: BTreeSet<String>,
+    /// Whether plain http to loopback addresses is allowed.
+    pub allow_loopback_http: bool,
+    /// Programs the component may run, by bare name.
+    pub programs: BTreeSet<String>,
+}
+
+impl Policy {
+    /// Creates a policy that grants nothing.
+    pub fn new() -> Policy {
+        Policy {
+            env: BTreeSet::new(),
+            https_hosts: BTreeSet::new(),
+            allow_loopback_http: false,
+            programs: BTreeSet::new(),
+        }
+    }
+
+    /// Grants https to a cloud's authority host.
+    pub fn allow_cloud(&mut self, cloud: Cloud) -> &mut Policy {
+        self.https_hosts.insert(cloud.authority_host().to_string());
+        self
+    }
+
+    /// Grants an authority: https to its host and port, or, for a loopback host, plain http
+    /// to loopback.
+    pub fn allow_authority(&mut self, authority: &Authority) -> &mut Policy {
+        match authority.scheme {
+            Scheme::Https => {
+                self.https_hosts.insert(authority.host_port());
+            }
+            Scheme::Http => self.allow_loopback_http = authority.is_loopback(),
+        }
+        self
+    }
+
+    /// Grants the environment variables that the methods read.
+    pub fn allow_method_variables(&mut self) -> &mut Policy {
+        self.env.extend(METHOD_VARIABLES.iter().map(|name| name.to_string()));
+        self
+    }
+
+    /// Grants one more environment variable.
+    pub fn allow_env(&mut self, name: &str) -> &mut Policy {
+        self.env.insert(name.to_string());
+        self
+    }
+
+    /// Grants the default programs, `az` and `pwsh`.
+    pub fn allow_default_programs(&mut self) -> &mut Policy {
+        self.programs.extend(DEFAULT_PROGRAMS.iter().map(|name| name.to_string()));
+        self
+    }
+
+    /// Decides whether a request may go out. Returns the reason for a denial.
+    pub fn check_request(&self, uri: &http::Uri) -> Result<(), String> {
+        let host = uri.host().unwrap_or("").to_ascii_lowercase();
+        let port = uri.port_u16();
+        match uri.scheme_str() {
+            Some("https") => {
+                let key = match port {
+                    Some(443) | None => host.clone(),
+                    Some(port) => format!("{host}:{port}"),
+                };
+                if self.https_hosts.contains(&key) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "https to {key} is not granted; granted hosts: {}",
+                        self.https_hosts.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ))
+                }
+            }
+            Some("http") if cloud::is_loopback_host(&host) => {
+                if self.allow_loopback_http {
+                    Ok(())
+                } else {
+                    Err(format!("plain http to {host} is not granted"))
+                }
+            }
+            Some("http") => Err(format!(
+                "plain http to {host} is not granted: plain http goes to loopback only"
+            )),
+            other => Err(format!("the scheme {} is not granted", other.unwrap_or("(none)"))),
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uri(text: &str) -> http::Uri {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn cloud_grants_its_authority_only() {
+        let mut policy = Policy::new();
+        assert!(policy.check_request(&uri("https://login.microsoftonline.com/x")).is_err());
+        policy.allow_cloud(Cloud::Global);
+        assert!(policy.check_request(&uri("https://login.microsoftonline.com/t/oauth2/v2.0/token")).is_ok());
+        assert!(policy.check_request(&uri("https://login.microsoftonline.com:443/x")).is_ok());
+        assert!(policy.check_request(&uri("https://login.microsoftonline.us/x")).is_err());
+        assert!(policy.check_request(&uri("https://evil.example/x")).is_err());
+        assert!(policy.check_request(&uri("http://127.0.0.1:8080/x")).is_err());
+        assert!(policy.check_request(&uri("http://169.254.169.254/metadata")).is_err());
+    }
+
+    #[test]
+    fn loopback_authority_grants_plain_http_to_loopback_only() {
+        let mut policy = Policy::new();
+        policy.allow_authority(&Authority::parse("http://127.0.0.1:8400").unwrap());
+        assert!(policy.check_request(&uri("http://127.0.0.1:8400/t/oauth2/v2.0/token")).is_ok());
+        assert!(policy.check_request(&uri("http://localhost:9/x")).is_ok());
+        let error = policy.check_request(&uri("http://login.example/x")).unwrap_err();
+        assert!(error.contains("loopback only"), "{error}");
+    }
+
+    #[test]
+    fn custom_https_authority_keeps_port() {
+        let mut policy = Policy::new();
+        policy.allow_authority(&Authority::parse("https://login.example:8443").unwrap());
+        assert!(policy.check_request(&uri("https://login.example:8443/x")).is_ok());
+        assert!(policy.check_request(&uri("https://login.example/x")).is_err());
+    }
+}

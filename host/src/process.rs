@@ -1,0 +1,197 @@
+//! The `process` import: programs run by argument vector, under the policy.
+//!
+//! The program is looked up by bare name in the allowlist, then on the host's `PATH`,
+//! skipping relative entries so that nothing is ever run from the working directory.
+//! It runs in a new process group with a minimal environment, stdout and stderr are
+//! read concurrently up to a size limit, and on timeout the whole group is killed.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use crate::bindings::azauth::credential::process::{Command, Completed, RunError};
+use crate::policy::{MAX_PROCESS_OUTPUT, MAX_PROCESS_TIMEOUT};
+
+/// Variables passed from the host's environment to programs, when set: the search path,
+/// the home folder, locale and time zone, proxy and CA settings, and the Azure CLI's and
+/// PowerShell's own configuration.
+pub const CHILD_VARIABLES: [&str; 16] = [
+    "PATH",
+    "HOME",
+    "USER",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "TMPDIR",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "NO_PROXY",
+    "REQUESTS_CA_BUNDLE",
+    "AZURE_CONFIG_DIR",
+    "AZURE_EXTENSION_DIR",
+    "AZURE_CORE_COLLECT_TELEMETRY",
+    "PSModulePath",
+    "POWERSHELL_TELEMETRY_OPTOUT",
+];
+
+/// How long to keep reading output after the program exits. A program that leaves a
+/// background child holding its stdout open must not hold up the caller.
+const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(200);
+
+/// Runs a command under the allowlist.
+pub async fn run(command: Command, programs: &BTreeSet<String>) -> Result<Completed, RunError> {
+    let name = command.program.as_str();
+    if name.is_empty() || name.contains(['/', '\\']) || !programs.contains(name) {
+        tracing::warn!(program = name, "program denied by the policy");
+        return Err(RunError::NotAllowed(format!(
+            "the host policy does not allow running {name:?}; allowed programs: {}",
+            programs.iter().cloned().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let Some(path) = find_on_path(name, std::env::var_os("PATH").as_deref()) else {
+        return Err(RunError::NotFound(format!("{name} was not found on PATH")));
+    };
+    let timeout = Duration::from_millis(u64::from(command.timeout_ms)).min(MAX_PROCESS_TIMEOUT);
+    tracing::debug!(program = %path.display(), args = command.args.len(), ?timeout, "running program");
+
+    let mut child = tokio::process::Command::new(&path);
+    child
+        .args(&command.args)
+        .env_clear()
+        .envs(CHILD_VARIABLES.iter().filter_map(|name| {
+            std::env::var_os(name).map(|value| (name.to_string(), value))
+        }))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = child
+        .spawn()
+        .map_err(|error| RunError::Failed(format!("starting {} failed: {error}", path.display())))?;
+    let group = child.id().map(|pid| pid as i32);
+    let stdout = read_limited(child.stdout.take());
+    let stderr = read_limited(child.stderr.take());
+    tokio::pin!(stdout, stderr);
+
+    let mut stdout_result = None;
+    let mut stderr_result = None;
+    let deadline = tokio::time::sleep(timeout);
+    tokio::pin!(deadline);
+    let status = loop {
+        tokio::select! {
+            status = child.wait() => break status,
+            result = &mut stdout, if stdout_result.is_none() => stdout_result = Some(result),
+            result = &mut stderr, if stderr_result.is_none() => stderr_result = Some(result),
+            () = &mut deadline => {
+                kill_group(group);
+                let _ = child.wait().await;
+                return Err(RunError::TimedOut);
+            }
+        }
+        if matches!(stdout_result, Some(None)) || matches!(stderr_result, Some(None)) {
+            kill_group(group);
+            let _ = child.wait().await;
+            return Err(RunError::OutputTooLarge);
+        }
+    };
+    let status = status.map_err(|error| RunError::Failed(format!("waiting for {name} failed: {error}")))?;
+
+    // The program has exited; collect what is still in the pipes, but no longer than the
+    // drain period, then end anything it left behind in its group.
+    let drain = tokio::time::sleep(DRAIN_AFTER_EXIT);
+    tokio::pin!(drain);
+    while stdout_result.is_none() || stderr_result.is_none() {
+        tokio::select! {
+            result = &mut stdout, if stdout_result.is_none() => stdout_result = Some(result),
+            result = &mut stderr, if stderr_result.is_none() => stderr_result = Some(result),
+            () = &mut drain => break,
+        }
+    }
+    kill_group(group);
+
+    let (Some(stdout), Some(stderr)) = (stdout_result.unwrap_or(Some(Vec::new())), stderr_result.unwrap_or(Some(Vec::new()))) else {
+        return Err(RunError::OutputTooLarge);
+    };
+    tracing::debug!(program = name, code = ?status.code(), "program exited");
+    Ok(Completed {
+        exit_code: status.code(),
+        stdout,
+        stderr,
+    })
+}
+
+/// Reads a pipe to its end. Returns `None` when it holds more than the output limit.
+async fn read_limited(pipe: Option<impl AsyncRead + Unpin>) -> Option<Vec<u8>> {
+    let Some(mut pipe) = pipe else {
+        return Some(Vec::new());
+    };
+    let mut bytes = Vec::new();
+    let mut buffer = [0u8; 8192];
+    loop {
+        match pipe.read(&mut buffer).await {
+            Ok(0) | Err(_) => return Some(bytes),
+            Ok(count) => {
+                bytes.extend_from_slice(&buffer[..count]);
+                if bytes.len() > MAX_PROCESS_OUTPUT {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// Kills a process group, ignoring a group that is already gone.
+fn kill_group(group: Option<i32>) {
+    if let Some(group) = group {
+        // SAFETY: killpg has no memory-safety preconditions; the group ID comes from a
+        // child this host spawned with `process_group(0)`, so it names that child's group.
+        unsafe {
+            libc::killpg(group, libc::SIGKILL);
+        }
+    }
+}
+
+/// Finds an executable by bare name on an absolute entry of `path`.
+pub fn find_on_path(name: &str, path: Option<&std::ffi::OsStr>) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = path?;
+    std::env::split_paths(path)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            Path::new(candidate)
+                .metadata()
+                .map(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+                .unwrap_or(false)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_lookup_skips_relative_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let program = dir.path().join("az");
+        std::fs::write(&program, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&program, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+
+        let joined = std::env::join_paths([Path::new("."), dir.path()]).unwrap();
+        assert_eq!(find_on_path("az", Some(&joined)), Some(program.clone()));
+        let relative_only = std::env::join_paths([Path::new("relative")]).unwrap();
+        assert_eq!(find_on_path("az", Some(&relative_only)), None);
+    }
+
+    #[test]
+    fn path_lookup_needs_execute_bit() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("az"), "#!/bin/sh\n").unwrap();
+        let path = std::env::join_paths([dir.path()]).unwrap();
+        assert_eq!(find_on_path("az", Some(&path)), None);
+    }
+}

@@ -1,0 +1,116 @@
+//! Loading the precompiled component and running it under a policy.
+
+use std::sync::Arc;
+
+use wasmtime::error::Context as _;
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi_http::WasiHttpCtx;
+
+use crate::bindings::{CredentialHost, CredentialHostPre};
+use crate::bindings::azauth::credential::types::{AccessToken, AuthError, MethodInfo, TokenOptions};
+use crate::engine_config::engine_config;
+use crate::policy::Policy;
+use crate::state::{HostState, PolicyHooks};
+
+/// The component, precompiled for this machine by the build script.
+static PRECOMPILED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/azauth.cwasm"));
+
+/// The component as WebAssembly, for hosts other than this one (jco, wasmtime-py).
+pub static COMPONENT_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/azauth.wasm"));
+
+/// The loaded component, ready to instantiate any number of times.
+pub struct Runtime {
+    engine: Engine,
+    pre: CredentialHostPre<HostState>,
+}
+
+impl Runtime {
+    /// Loads the precompiled component and links WASI and the custom imports.
+    pub fn new() -> anyhow::Result<Runtime> {
+        let engine = Engine::new(&engine_config()).context("creating the wasmtime engine")?;
+        // SAFETY: the bytes were produced by this crate's build script with the same
+        // wasmtime version and engine settings, and are embedded in this binary, so
+        // they are trusted output of `Engine::precompile_component`.
+        let component = unsafe { Component::deserialize(&engine, PRECOMPILED) }
+            .context("loading the precompiled credential component")?;
+
+        let mut linker: Linker<HostState> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).context("linking WASI")?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .context("linking wasi:http")?;
+        CredentialHost::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
+            .context("linking the process and logging imports")?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .context("checking the component's imports")?;
+        let pre = CredentialHostPre::new(pre).context("checking the component's exports")?;
+        Ok(Runtime { engine, pre })
+    }
+
+    /// Instantiates the component under a policy.
+    ///
+    /// The component sees only the environment variables the policy grants, reads them
+    /// once, and keeps its token cache for the life of the session.
+    pub async fn session(&self, policy: &Policy) -> anyhow::Result<Session> {
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.inherit_stderr()
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        for name in &policy.env {
+            if let Ok(value) = std::env::var(name) {
+                wasi.env(name, value);
+            }
+        }
+        let state = HostState {
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks: PolicyHooks {
+                policy: Arc::new(policy.clone()),
+            },
+            programs: policy.programs.clone(),
+        };
+        let mut store = Store::new(&self.engine, state);
+        let bindings = self
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .context("instantiating the credential component")?;
+        Ok(Session { store, bindings })
+    }
+}
+
+/// One instance of the component and its token cache.
+pub struct Session {
+    store: Store<HostState>,
+    bindings: CredentialHost,
+}
+
+impl Session {
+    /// Runs the chain. The outer error is a host fault (a trap); the inner one is the
+    /// component's answer.
+    pub async fn get_token(
+        &mut self,
+        methods: &[String],
+        scope: &str,
+        options: &TokenOptions,
+    ) -> anyhow::Result<Result<AccessToken, AuthError>> {
+        self.bindings
+            .call_get_token_with_options(&mut self.store, methods, scope, options)
+            .await
+            .context("the credential component trapped")
+            .map_err(anyhow::Error::from)
+    }
+
+    /// Lists the component's methods.
+    pub async fn list_methods(&mut self) -> anyhow::Result<Vec<MethodInfo>> {
+        self.bindings
+            .call_list_methods(&mut self.store)
+            .await
+            .context("the credential component trapped")
+            .map_err(anyhow::Error::from)
+    }
+}

@@ -1,0 +1,116 @@
+//! Helpers for running the real `azauth` binary against the emulator.
+
+#![allow(dead_code, reason = "each test file uses a different subset")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub use azauth_emulator::{Emulator, EmulatorConfig, Fault};
+
+pub const TENANT: &str = "11111111-2222-3333-4444-555555555555";
+pub const CLIENT: &str = "99999999-8888-7777-6666-555555555555";
+pub const SECRET: &str = "fake-secret";
+pub const USER: &str = "fake.user@contoso.example";
+pub const PASSWORD: &str = "fake-password";
+pub const SCOPE: &str = "https://management.azure.com/.default";
+
+/// A temporary home and working folder, so no real configuration is found.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file under the sandbox and returns its path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// `azauth` with an empty environment but PATH, HOME set to the sandbox, and the
+    /// sandbox as working folder.
+    pub fn azauth(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_azauth"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("TZ", "UTC")
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null());
+        command
+    }
+}
+
+/// Runs a command and returns its output as text.
+pub fn run(command: &mut Command) -> Finished {
+    let output: Output = command.output().expect("azauth runs");
+    Finished {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// What a finished `azauth` printed.
+#[derive(Debug)]
+pub struct Finished {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|error| panic!("stdout is not JSON ({error}): {self:#?}"))
+    }
+
+    pub fn assert_code(&self, code: i32) -> &Finished {
+        assert_eq!(self.code, Some(code), "{self:#?}");
+        self
+    }
+}
+
+/// Token requests the emulator received.
+pub fn token_requests(emulator: &Emulator) -> Vec<azauth_emulator::RecordedRequest> {
+    emulator
+        .requests()
+        .into_iter()
+        .filter(|request| request.path.ends_with("/oauth2/v2.0/token"))
+        .collect()
+}
+
+/// Command-line arguments for the clientsecret method against the emulator.
+pub fn client_secret_args(emulator: &Emulator) -> Vec<String> {
+    [
+        "get-token",
+        "--scope",
+        SCOPE,
+        "--methods",
+        "clientsecret",
+        "--tenant-id",
+        TENANT,
+        "--client-id",
+        CLIENT,
+        "--client-secret",
+        SECRET,
+        "--authority-host",
+        &emulator.url(),
+    ]
+    .map(String::from)
+    .to_vec()
+}
