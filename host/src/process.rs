@@ -41,8 +41,16 @@ pub const CHILD_VARIABLES: [&str; 16] = [
 /// background child holding its stdout open must not hold up the caller.
 const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(200);
 
-/// Runs a command under the allowlist.
+/// Runs a command under the allowlist, finding the program on the host's `PATH`.
 pub async fn run(command: Command, programs: &BTreeSet<String>) -> Result<Completed, RunError> {
+    run_with_path(command, programs, std::env::var_os("PATH").as_deref()).await
+}
+
+async fn run_with_path(
+    command: Command,
+    programs: &BTreeSet<String>,
+    search_path: Option<&std::ffi::OsStr>,
+) -> Result<Completed, RunError> {
     let name = command.program.as_str();
     if name.is_empty() || name.contains(['/', '\\']) || !programs.contains(name) {
         tracing::warn!(program = name, "program denied by the policy");
@@ -51,7 +59,7 @@ pub async fn run(command: Command, programs: &BTreeSet<String>) -> Result<Comple
             programs.iter().cloned().collect::<Vec<_>>().join(", ")
         )));
     }
-    let Some(path) = find_on_path(name, std::env::var_os("PATH").as_deref()) else {
+    let Some(path) = find_on_path(name, search_path) else {
         return Err(RunError::NotFound(format!("{name} was not found on PATH")));
     };
     let timeout = Duration::from_millis(u64::from(command.timeout_ms)).min(MAX_PROCESS_TIMEOUT);
@@ -100,20 +108,34 @@ pub async fn run(command: Command, programs: &BTreeSet<String>) -> Result<Comple
     };
     let status = status.map_err(|error| RunError::Failed(format!("waiting for {name} failed: {error}")))?;
 
-    // The program has exited; collect what is still in the pipes, but no longer than the
-    // drain period, then end anything it left behind in its group.
+    // The program has exited. Its output is complete once the pipes close, but a
+    // background child may hold them open: after the drain period the group is killed,
+    // which closes them, and the reads finish with what was written.
     let drain = tokio::time::sleep(DRAIN_AFTER_EXIT);
     tokio::pin!(drain);
+    let mut killed = false;
     while stdout_result.is_none() || stderr_result.is_none() {
         tokio::select! {
             result = &mut stdout, if stdout_result.is_none() => stdout_result = Some(result),
             result = &mut stderr, if stderr_result.is_none() => stderr_result = Some(result),
-            () = &mut drain => break,
+            () = &mut drain => {
+                if killed {
+                    break;
+                }
+                kill_group(group);
+                killed = true;
+                drain.as_mut().reset(tokio::time::Instant::now() + DRAIN_AFTER_EXIT);
+            }
         }
     }
     kill_group(group);
 
-    let (Some(stdout), Some(stderr)) = (stdout_result.unwrap_or(Some(Vec::new())), stderr_result.unwrap_or(Some(Vec::new()))) else {
+    // A pipe still open after the kill belongs to a process that left the group; what
+    // was read from it so far is lost, so it counts as empty.
+    let (Some(stdout), Some(stderr)) = (
+        stdout_result.unwrap_or(Some(Vec::new())),
+        stderr_result.unwrap_or(Some(Vec::new())),
+    ) else {
         return Err(RunError::OutputTooLarge);
     };
     tracing::debug!(program = name, code = ?status.code(), "program exited");
@@ -185,6 +207,117 @@ mod tests {
         assert_eq!(find_on_path("az", Some(&joined)), Some(program.clone()));
         let relative_only = std::env::join_paths([Path::new("relative")]).unwrap();
         assert_eq!(find_on_path("az", Some(&relative_only)), None);
+    }
+
+    /// Writes an executable script named `name` into `dir`.
+    fn script(dir: &Path, name: &str, body: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    fn command(program: &str, args: &[&str], timeout_ms: u32) -> Command {
+        Command {
+            program: program.to_string(),
+            args: args.iter().map(|arg| arg.to_string()).collect(),
+            timeout_ms,
+        }
+    }
+
+    fn allowed(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|name| name.to_string()).collect()
+    }
+
+    async fn run_in(dir: &Path, command: Command, programs: &[&str]) -> Result<Completed, RunError> {
+        let path = std::env::join_paths([dir]).unwrap();
+        run_with_path(command, &allowed(programs), Some(&path)).await
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn arguments_pass_verbatim_without_shell() {
+        let dir = tempfile::tempdir().unwrap();
+        script(dir.path(), "az", r#"for arg in "$@"; do printf '%s\n' "$arg"; done; echo warn >&2"#);
+        let args = ["account", "--scope", "x;echo INJECTED", "$(id)"];
+        let completed = run_in(dir.path(), command("az", &args, 5000), &["az"]).await.unwrap();
+        assert_eq!(completed.exit_code, Some(0));
+        assert_eq!(String::from_utf8(completed.stdout).unwrap(), "account\n--scope\nx;echo INJECTED\n$(id)\n");
+        assert_eq!(completed.stderr, b"warn\n");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn program_outside_allowlist_is_not_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("ran");
+        script(dir.path(), "sh-tool", &format!("touch {}", marker.display()));
+        for name in ["sh-tool", "/bin/sh", "../az", ""] {
+            let error = run_in(dir.path(), command(name, &[], 5000), &["az", "pwsh"]).await.unwrap_err();
+            assert!(matches!(error, RunError::NotAllowed(_)), "{name}: {error:?}");
+        }
+        assert!(!marker.exists());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn missing_program_is_not_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = run_in(dir.path(), command("az", &[], 5000), &["az"]).await.unwrap_err();
+        assert!(matches!(error, RunError::NotFound(ref text) if text == "az was not found on PATH"), "{error:?}");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn timeout_kills_process_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("child.pid");
+        // The script starts a grandchild in its group, then hangs.
+        script(dir.path(), "az", &format!("sleep 300 & echo $! > {}; sleep 300", pid_file.display()));
+        let started = std::time::Instant::now();
+        let error = run_in(dir.path(), command("az", &[], 300), &["az"]).await.unwrap_err();
+        assert!(matches!(error, RunError::TimedOut), "{error:?}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // A killed process whose parent is gone may stay a zombie until init reaps it.
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let running = state
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X");
+        assert!(!running, "the grandchild {pid} survived the timeout: {state}");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn exit_returns_without_waiting_for_orphans() {
+        let dir = tempfile::tempdir().unwrap();
+        // Prints its answer, leaves a background child holding stdout open, and exits.
+        script(dir.path(), "az", "echo '{\"ok\":true}'; (sleep 300) & exit 0");
+        let started = std::time::Instant::now();
+        let completed = run_in(dir.path(), command("az", &[], 10_000), &["az"]).await.unwrap();
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        assert_eq!(completed.stdout, b"{\"ok\":true}\n");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn output_beyond_limit_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        script(dir.path(), "az", "head -c 2000000 /dev/zero");
+        let error = run_in(dir.path(), command("az", &[], 10_000), &["az"]).await.unwrap_err();
+        assert!(matches!(error, RunError::OutputTooLarge), "{error:?}");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn child_environment_is_minimal() {
+        let dir = tempfile::tempdir().unwrap();
+        script(dir.path(), "az", "env");
+        // SAFETY: no other test in this binary reads this variable.
+        unsafe { std::env::set_var("AZURE_CLIENT_SECRET", "must-not-leak") };
+        let completed = run_in(dir.path(), command("az", &[], 5000), &["az"]).await.unwrap();
+        let env = String::from_utf8(completed.stdout).unwrap();
+        assert!(!env.contains("must-not-leak"), "{env}");
+        for line in env.lines() {
+            let name = line.split('=').next().unwrap();
+            assert!(CHILD_VARIABLES.contains(&name) || name == "PWD" || name == "SHLVL" || name == "_", "{name}");
+        }
     }
 
     #[test]
