@@ -151,7 +151,7 @@ impl Authority {
         }
     }
 
-    /// The URL, with no trailing slash.
+    /// Formats the URL, with no trailing slash.
     pub fn url(&self) -> String {
         let scheme = match self.scheme {
             Scheme::Http => "http",

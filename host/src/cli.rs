@@ -83,7 +83,7 @@ struct GetTokenArgs {
     verbose: u8,
 }
 
-/// How `get-token` prints the token.
+/// Output format of `get-token`.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum OutputFormat {
     /// One JSON object, shaped like `az account get-access-token --output json`.

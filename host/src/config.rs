@@ -50,7 +50,7 @@ pub fn read(path: &Path) -> anyhow::Result<String> {
         .with_context(|| format!("reading the configuration file {}", path.display()))
 }
 
-/// What the policy needs from the configuration.
+/// Settings of the configuration that the policy depends on.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct PolicyHints {
     /// `Azure.cloud`.

@@ -1,4 +1,5 @@
-//! What `azauth` prints: the token JSON, the no-token report, the methods table, logs.
+//! Output formats of `azauth`: the token JSON, the no-token report, the methods table,
+//! and the log set-up.
 
 use azauth::{AccessToken, Attempt, MethodInfo, Outcome};
 use serde::Serialize;

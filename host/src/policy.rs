@@ -31,17 +31,17 @@ pub const METHOD_VARIABLES: [&str; 12] = [
 /// Programs that the component may run, by bare name.
 pub const DEFAULT_PROGRAMS: [&str; 2] = ["az", "pwsh"];
 
-/// Cap on every HTTP timeout the component asks for: connect, first byte and between
-/// bytes. A request that asks for none gets this.
+/// Cap on every HTTP timeout that the component requests: connect, first byte and
+/// between bytes. A request without timeouts gets this cap.
 pub const MAX_HTTP_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Cap on a program's run time, whatever the component asks for.
+/// Cap on a program's run time, whatever the component requests.
 pub const MAX_PROCESS_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Cap on what a program may write to stdout and to stderr, each.
 pub const MAX_PROCESS_OUTPUT: usize = 1024 * 1024;
 
-/// What the component may see and reach.
+/// Grants to the component: environment variables, hosts and programs.
 ///
 /// [`Policy::new`] grants nothing: no hosts, no environment variables, no programs.
 /// The `allow_…` methods add grants.

@@ -130,7 +130,7 @@ async fn run_with_path(
     }
     kill_group(group);
 
-    // A pipe still open after the kill belongs to a process that left the group; what
+    // A pipe still open after the kill belongs to a process that left the group. What
     // was read from it so far is lost, so it counts as empty.
     let (Some(stdout), Some(stderr)) = (
         stdout_result.unwrap_or(Some(Vec::new())),
@@ -146,7 +146,7 @@ async fn run_with_path(
     })
 }
 
-/// Reads a pipe to its end. Returns `None` when it holds more than the output limit.
+/// Reads a pipe to its end. Returns `None` when it contains more than the output limit.
 async fn read_limited(pipe: Option<impl AsyncRead + Unpin>) -> Option<Vec<u8>> {
     let Some(mut pipe) = pipe else {
         return Some(Vec::new());
@@ -289,7 +289,7 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn exit_returns_without_waiting_for_orphans() {
         let dir = tempfile::tempdir().unwrap();
-        // Prints its answer, leaves a background child holding stdout open, and exits.
+        // Prints its output, leaves a background child holding stdout open, and exits.
         script(dir.path(), "az", "echo '{\"ok\":true}'; (sleep 300) & exit 0");
         let started = std::time::Instant::now();
         let completed = run_in(dir.path(), command("az", &[], 10_000), &["az"]).await.unwrap();

@@ -51,7 +51,7 @@ impl Runtime {
 
     /// Instantiates the component under a policy.
     ///
-    /// The component sees only the environment variables the policy grants, reads them
+    /// The component can read only the environment variables that the policy grants, reads them
     /// once, and keeps its token cache for the life of the session.
     pub async fn session(&self, policy: &Policy) -> anyhow::Result<Session> {
         let mut wasi = WasiCtxBuilder::new();
@@ -91,7 +91,7 @@ pub struct Session {
 
 impl Session {
     /// Runs the chain. The outer error is a host fault (a trap); the inner one is the
-    /// component's answer.
+    /// component's result.
     pub async fn get_token(
         &mut self,
         methods: &[String],

@@ -24,7 +24,8 @@ fn client_secret_options_produce_token() {
     assert_eq!(json["authMethod"], "clientsecret");
     assert_eq!(json["tenant"], TENANT);
     let expires_on = json["expires_on"].as_u64().unwrap();
-    assert!(expires_on >= before + 3599 && expires_on <= now() + 3599, "{expires_on}");
+    assert!(expires_on >= before + 3599, "{expires_on}");
+    assert!(expires_on <= now() + 3599, "{expires_on}");
 
     let requests = token_requests(&emulator);
     assert_eq!(requests.len(), 1);
@@ -150,7 +151,7 @@ fn client_secret_missing_environment_variable_is_unavailable() {
 }
 
 #[test]
-fn older_azure_cli_section_and_found_in_working_folder() {
+fn older_section_in_working_folder() {
     let emulator = start();
     let sandbox = Sandbox::new();
     sandbox.write(
