@@ -75,6 +75,10 @@ struct GetTokenArgs {
     /// ~/.msticpy/msticpyconfig.yaml.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Cap on each HTTP timeout (connect, first byte, between bytes), in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = azauth::MAX_HTTP_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    http_timeout: u64,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
     output: OutputFormat,
@@ -146,7 +150,8 @@ async fn get_token(args: GetTokenArgs) -> anyhow::Result<ExitCode> {
         authority_host: args.authority_host.clone(),
         config,
     };
-    let policy = policy_for(&options);
+    let mut policy = policy_for(&options);
+    policy.http_timeout = std::time::Duration::from_secs(args.http_timeout);
 
     let runtime = Runtime::new()?;
     let mut session = runtime.session(&policy).await?;

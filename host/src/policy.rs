@@ -31,8 +31,8 @@ pub const METHOD_VARIABLES: [&str; 12] = [
 /// Programs that the component may run, by bare name.
 pub const DEFAULT_PROGRAMS: [&str; 2] = ["az", "pwsh"];
 
-/// Cap on every HTTP timeout that the component requests: connect, first byte and
-/// between bytes. A request without timeouts gets this cap.
+/// Default cap on every HTTP timeout that the component requests: connect, first byte
+/// and between bytes. A request without timeouts gets the cap.
 pub const MAX_HTTP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Cap on a program's run time, whatever the component requests.
@@ -43,7 +43,8 @@ pub const MAX_PROCESS_OUTPUT: usize = 1024 * 1024;
 
 /// Grants to the component: environment variables, hosts and programs.
 ///
-/// [`Policy::new`] grants nothing: no hosts, no environment variables, no programs.
+/// [`Policy::new`] grants nothing: no hosts, no environment variables, no programs, and
+/// caps HTTP timeouts at [`MAX_HTTP_TIMEOUT`].
 /// The `allow_…` methods add grants.
 #[derive(Clone, Debug)]
 pub struct Policy {
@@ -55,6 +56,8 @@ pub struct Policy {
     pub allow_loopback_http: bool,
     /// Programs the component may run, by bare name.
     pub programs: BTreeSet<String>,
+    /// Cap on each HTTP timeout; [`MAX_HTTP_TIMEOUT`] unless set.
+    pub http_timeout: Duration,
 }
 
 impl Policy {
@@ -65,6 +68,7 @@ impl Policy {
             https_hosts: BTreeSet::new(),
             allow_loopback_http: false,
             programs: BTreeSet::new(),
+            http_timeout: MAX_HTTP_TIMEOUT,
         }
     }
 

@@ -14,7 +14,7 @@ use wasmtime_wasi_http::{
 };
 
 use crate::bindings::azauth::credential::{logging, process, types};
-use crate::policy::{MAX_HTTP_TIMEOUT, Policy};
+use crate::policy::Policy;
 
 /// Store data: what the component's imports act on.
 pub struct HostState {
@@ -98,7 +98,7 @@ impl WasiHttpHooks for PolicyHooks {
             tracing::warn!(target = %target, "request denied: {reason}");
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
-        let options = capped(options);
+        let options = capped(options, self.policy.http_timeout);
         tracing::debug!(target = %target, method = %request.method(), "sending request");
         Box::new(async move {
             let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
@@ -135,9 +135,9 @@ impl WasiHttpHooks for PolicyHooks {
     }
 }
 
-/// Applies [`MAX_HTTP_TIMEOUT`] to each timeout, and to any the component left unset.
-fn capped(options: Option<RequestOptions>) -> RequestOptions {
-    let cap = |value: Option<Duration>| Some(value.unwrap_or(MAX_HTTP_TIMEOUT).min(MAX_HTTP_TIMEOUT));
+/// Applies the policy's cap to each timeout, and to any the component left unset.
+fn capped(options: Option<RequestOptions>, limit: Duration) -> RequestOptions {
+    let cap = |value: Option<Duration>| Some(value.unwrap_or(limit).min(limit));
     let options = options.unwrap_or_default();
     RequestOptions {
         connect_timeout: cap(options.connect_timeout),

@@ -577,6 +577,68 @@ fn closed_connection_names_host() {
 }
 
 #[test]
+fn silent_server_times_out() {
+    let emulator = start();
+    emulator.push_fault(Fault::Silence { millis: 5000 });
+    let sandbox = Sandbox::new();
+    let started = std::time::Instant::now();
+    let finished = run(sandbox
+        .azauth()
+        .args(client_secret_args(&emulator))
+        .args(["--http-timeout", "1"]));
+    finished.assert_code(1);
+    let host = emulator.url().trim_start_matches("http://").to_string();
+    assert!(
+        finished.stderr.contains(&format!("{host} did not answer in time")),
+        "{}",
+        finished.stderr
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(4), "{:?}", started.elapsed());
+}
+
+#[test]
+fn tls_failure_names_host() {
+    // The emulator speaks plain HTTP, so a TLS handshake with it fails.
+    let emulator = start();
+    let sandbox = Sandbox::new();
+    let mut args = client_secret_args(&emulator);
+    let https = emulator.url().replace("http://", "https://");
+    *args.last_mut().unwrap() = https;
+    let finished = run(sandbox.azauth().args(args));
+    finished.assert_code(1);
+    let host = emulator.url().trim_start_matches("http://").to_string();
+    assert!(finished.stderr.contains(&format!("TLS handshake with {host} failed")) || finished.stderr.contains(&format!("{host} sent an invalid")), "{}", finished.stderr);
+}
+
+#[test]
+fn dns_failure_names_host() {
+    // Only inside the loopback-only namespace of scripts/test, where no lookup can leave
+    // the machine.
+    if std::env::var_os("AZAUTH_TEST_LOOPBACK_ONLY").is_none() {
+        eprintln!("dns_failure_names_host runs only in the loopback-only namespace");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let finished = run(sandbox.azauth().args([
+        "get-token",
+        "--scope",
+        SCOPE,
+        "--methods",
+        "clientsecret",
+        "--tenant-id",
+        TENANT,
+        "--client-id",
+        CLIENT,
+        "--client-secret",
+        SECRET,
+        "--authority-host",
+        "https://login.invalid",
+    ]));
+    finished.assert_code(1);
+    assert!(finished.stderr.contains("DNS lookup of login.invalid"), "{}", finished.stderr);
+}
+
+#[test]
 fn refused_connection_names_host() {
     // Bind and drop a listener to find a port with nothing behind it.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
