@@ -135,7 +135,7 @@ function describeAttempts(attempts) {
     }));
 }
 
-/** Returns the token's metadata; the token itself only when showToken is set. */
+/** Returns the token's metadata, with the token itself only when showToken is set. */
 function tokenMetadata(token, showToken) {
     return {
         ...(showToken ? { accessToken: token.token } : {}),
