@@ -4,6 +4,7 @@
 //! is instantiated and does not change while it runs.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[path = "../../guest/src/cloud.rs"]
@@ -43,7 +44,8 @@ pub const MAX_PROCESS_OUTPUT: usize = 1024 * 1024;
 
 /// What the component may see and reach.
 ///
-/// [`Policy::new`] grants nothing: no hosts, no environment variables, no programs.
+/// [`Policy::new`] grants nothing: no hosts, no environment variables, no programs,
+/// no files.
 /// The `allow_…` methods add grants.
 #[derive(Clone, Debug)]
 pub struct Policy {
@@ -55,6 +57,8 @@ pub struct Policy {
     pub allow_loopback_http: bool,
     /// Programs the component may run, by bare name.
     pub programs: BTreeSet<String>,
+    /// Files the component may read, each granted alone, at the path as written.
+    pub files: BTreeSet<PathBuf>,
 }
 
 impl Policy {
@@ -65,6 +69,7 @@ impl Policy {
             https_hosts: BTreeSet::new(),
             allow_loopback_http: false,
             programs: BTreeSet::new(),
+            files: BTreeSet::new(),
         }
     }
 
@@ -101,6 +106,12 @@ impl Policy {
     /// Grants the default programs, `az` and `pwsh`.
     pub fn allow_default_programs(&mut self) -> &mut Policy {
         self.programs.extend(DEFAULT_PROGRAMS.iter().map(|name| name.to_string()));
+        self
+    }
+
+    /// Grants read access to one file, and to nothing else of its directory.
+    pub fn allow_file(&mut self, path: impl Into<PathBuf>) -> &mut Policy {
+        self.files.insert(path.into());
         self
     }
 
