@@ -264,3 +264,39 @@ mod tests {
         "ApAXWrEkYct8WjkHxa4GyQ",
     );
 }
+
+/// Timing of [`build`] run natively, for comparison with the figure the component logs.
+/// Run with `cargo test --release -p azauth-guest -- --ignored --nocapture
+/// assertion_build_benchmark`; `scripts/bench-assertion` runs both.
+#[cfg(test)]
+mod benchmark {
+    use super::*;
+    use crate::secret::Secret;
+
+    #[test]
+    #[ignore = "a benchmark, not a check"]
+    fn assertion_build_benchmark() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/certificates/key-first.pem");
+        let certificate = ClientCertificate::parse(&std::fs::read(path).unwrap(), None::<&Secret>).unwrap();
+        let mut samples = Vec::new();
+        for _ in 0..30 {
+            let started = std::time::Instant::now();
+            let id = random_uuid(&mut getrandom::SysRng).unwrap();
+            let claims = Claims {
+                audience: "https://login.microsoftonline.com/contoso.example/oauth2/v2.0/token",
+                client_id: "99999999-8888-7777-6666-555555555555",
+                id: &id,
+                not_before: 1_800_000_000,
+            };
+            build(&certificate, Algorithm::Ps256, &claims, false, &mut getrandom::SysRng).unwrap();
+            samples.push(started.elapsed().as_micros());
+        }
+        let first = samples[0];
+        samples.sort_unstable();
+        println!(
+            "native: client assertion built and signed: first {first} us, median {} us, min {} us (30 runs)",
+            samples[samples.len() / 2],
+            samples[0]
+        );
+    }
+}
