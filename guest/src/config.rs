@@ -5,7 +5,10 @@
 //!   are split);
 //! - `Azure.cloud` and `Azure.tenant_id`;
 //! - `DataProviders.AzureCLI.Args` or, when that is absent, the deprecated top-level
-//!   `AzureCLI.Args`: `clientId`, `tenantId` and `clientSecret`.
+//!   `AzureCLI.Args`: `clientId`, `tenantId` and `clientSecret`, and for the
+//!   `certificate` method `certificatePath` and `certificatePassword` (a string or a
+//!   secret in the same forms as `clientSecret`). MSTICPy itself passes the certificate
+//!   only as `az_connect` arguments; these two keys are azauth's.
 //!
 //! An empty string counts as not set, as MSTICPy's `value or default` does.
 
@@ -35,6 +38,10 @@ pub struct CliArgs {
     pub tenant_id: Option<String>,
     /// `clientSecret`.
     pub client_secret: Option<SecretSetting>,
+    /// `certificatePath`: a PEM or PFX file for the `certificate` method.
+    pub certificate_path: Option<String>,
+    /// `certificatePassword`: the password of that file.
+    pub certificate_password: Option<SecretSetting>,
     /// Which section the values came from, for messages.
     pub section: &'static str,
 }
@@ -106,7 +113,23 @@ fn cli_args(root: &Value, path: &str) -> Result<CliArgs, String> {
         (&root["AzureCLI"]["Args"], "AzureCLI.Args")
     };
     let key = |name: &str| format!("{section}.{name}");
-    let client_secret = match &args["clientSecret"] {
+    let client_secret = secret_setting(&args["clientSecret"], &key("clientSecret"), path)?;
+    let certificate_password =
+        secret_setting(&args["certificatePassword"], &key("certificatePassword"), path)?;
+    Ok(CliArgs {
+        client_id: string_setting(&args["clientId"], &key("clientId"), path)?,
+        tenant_id: string_setting(&args["tenantId"], &key("tenantId"), path)?,
+        client_secret,
+        certificate_path: string_setting(&args["certificatePath"], &key("certificatePath"), path)?,
+        certificate_password,
+        section,
+    })
+}
+
+/// Reads a secret in one of MSTICPy's forms: a string, `{EnvironmentVar: NAME}` or
+/// `{KeyVault: ...}`. `key` names the setting in messages.
+fn secret_setting(value: &Value, key: &str, path: &str) -> Result<Option<SecretSetting>, String> {
+    Ok(match value {
         Value::Null => None,
         Value::Mapping(map) => {
             if let Some(name) = map.get("EnvironmentVar") {
@@ -116,8 +139,7 @@ fn cli_args(root: &Value, path: &str) -> Result<CliArgs, String> {
                     }
                     _ => {
                         return Err(format!(
-                            "invalid {} in {path}: EnvironmentVar must name a variable",
-                            key("clientSecret")
+                            "invalid {key} in {path}: EnvironmentVar must name a variable"
                         ));
                     }
                 }
@@ -125,21 +147,14 @@ fn cli_args(root: &Value, path: &str) -> Result<CliArgs, String> {
                 Some(SecretSetting::KeyVault)
             } else {
                 return Err(format!(
-                    "invalid {} in {path}: expected a string, {{EnvironmentVar: NAME}} or \
-                     {{KeyVault: NAME}}",
-                    key("clientSecret")
+                    "invalid {key} in {path}: expected a string, {{EnvironmentVar: NAME}} or \
+                     {{KeyVault: NAME}}"
                 ));
             }
         }
         other => scalar_text(other)
             .filter(|text| !text.is_empty())
             .map(|text| SecretSetting::Value(Secret::new(text))),
-    };
-    Ok(CliArgs {
-        client_id: string_setting(&args["clientId"], &key("clientId"), path)?,
-        tenant_id: string_setting(&args["tenantId"], &key("tenantId"), path)?,
-        client_secret,
-        section,
     })
 }
 

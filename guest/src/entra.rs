@@ -102,6 +102,8 @@ pub struct Token {
 pub enum Grant<'a> {
     /// Client credentials grant with a client secret.
     ClientSecret(&'a Secret),
+    /// Client credentials grant with a signed JWT client assertion (RFC 7523 section 2.2).
+    ClientAssertion(&'a Secret),
     /// Resource owner password grant (public client; no MFA).
     Password {
         /// User principal name.
@@ -148,6 +150,19 @@ pub fn request_token(endpoint: &Endpoint, grant: Grant, scope: &str) -> Result<T
             let result = client
                 .exchange_client_credentials()
                 .add_scope(Scope::new(scope.to_string()))
+                .request(&|request| http.execute(request));
+            (result, http.last_status())
+        }
+        Grant::ClientAssertion(assertion) => {
+            // With no client secret set and `AuthType::RequestBody`, oauth2 sends
+            // `client_id` in the body and no `client_secret` or `Authorization` header,
+            // so the assertion is the only client credential, as RFC 7523 requires.
+            let http = HttpClient::new();
+            let result = client
+                .exchange_client_credentials()
+                .add_scope(Scope::new(scope.to_string()))
+                .add_extra_param("client_assertion_type", crate::assertion::ASSERTION_TYPE)
+                .add_extra_param("client_assertion", assertion.expose().to_string())
                 .request(&|request| http.execute(request));
             (result, http.last_status())
         }

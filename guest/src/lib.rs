@@ -5,8 +5,10 @@
 //! world goes through imports: wasi:http for requests, wasi:cli for the environment,
 //! and the host's `process` interface for programs. See `wit/azauth.wit`.
 
+mod assertion;
 mod bindings;
 mod cache;
+mod certificate;
 mod chain;
 mod clock;
 mod cloud;
@@ -52,6 +54,7 @@ impl Default for TokenOptions {
             cloud: None,
             authority_host: None,
             config: None,
+            send_certificate_chain: None,
         }
     }
 }

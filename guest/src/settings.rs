@@ -68,6 +68,13 @@ pub struct Settings {
     pub client_id: Option<String>,
     /// Client secret from the options.
     pub client_secret: Option<Secret>,
+    /// Certificate file from the options.
+    pub certificate_path: Option<String>,
+    /// Certificate password from the options. An empty password counts as given, since
+    /// a PFX can be protected by the empty string.
+    pub certificate_password: Option<Secret>,
+    /// Whether the `certificate` method sends the chain (`x5c`).
+    pub send_certificate_chain: bool,
     /// The configuration, or an empty one.
     pub config: MsticpyConfig,
 }
@@ -100,8 +107,11 @@ pub fn resolve(methods: &[String], scope: &str, options: TokenOptions) -> Result
         validate::client_id(client)?;
     }
     let client_secret = non_empty(options.client_secret.as_deref()).map(Secret::new);
+    let certificate_path = non_empty(options.certificate_path.as_deref()).map(str::to_string);
+    let certificate_password = options.certificate_password.as_deref().map(Secret::new);
+    let send_certificate_chain = options.send_certificate_chain.unwrap_or(false);
 
-    if methods.contains(&Method::ClientSecret) {
+    if methods.contains(&Method::ClientSecret) || methods.contains(&Method::Certificate) {
         let args = &config.cli_args;
         let place = config_path.as_deref().unwrap_or("the configuration");
         if let Some(tenant) = &args.tenant_id {
@@ -125,6 +135,18 @@ pub fn resolve(methods: &[String], scope: &str, options: TokenOptions) -> Result
         ));
     }
 
+    if methods.contains(&Method::Certificate)
+        && certificate_password.is_none()
+        && config.cli_args.certificate_password == Some(SecretSetting::KeyVault)
+    {
+        return Err(format!(
+            "{}.certificatePassword in {} is a KeyVault reference, which azauth does not \
+             support: use {{EnvironmentVar: NAME}} or pass --client-certificate-password",
+            config.cli_args.section,
+            config_path.as_deref().unwrap_or("the configuration")
+        ));
+    }
+
     Ok(Settings {
         methods,
         scope,
@@ -134,6 +156,9 @@ pub fn resolve(methods: &[String], scope: &str, options: TokenOptions) -> Result
         tenant_id,
         client_id,
         client_secret,
+        certificate_path,
+        certificate_password,
+        send_certificate_chain,
         config,
     })
 }

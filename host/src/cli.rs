@@ -64,6 +64,18 @@ struct GetTokenArgs {
     /// of this machine can see command lines, so prefer `-` or the configuration.
     #[arg(long)]
     client_secret: Option<String>,
+    /// PEM or PFX (PKCS#12) certificate file for the certificate method. The component
+    /// can read this one file and nothing else of its directory.
+    #[arg(long, value_name = "PATH")]
+    client_certificate: Option<PathBuf>,
+    /// Password of the certificate file; `-` reads it from stdin. Other users of this
+    /// machine can see command lines, so prefer `-` or the configuration.
+    #[arg(long, value_name = "PASSWORD")]
+    client_certificate_password: Option<String>,
+    /// Send the certificate chain (x5c) with the certificate method's assertion, for
+    /// subject name and issuer authentication.
+    #[arg(long)]
+    send_certificate_chain: bool,
     /// Cloud: global (public), usgov (gov) or cn (china).
     #[arg(long)]
     cloud: Option<String>,
@@ -136,19 +148,33 @@ async fn get_token(args: GetTokenArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    if args.client_secret.as_deref() == Some("-")
+        && args.client_certificate_password.as_deref() == Some("-")
+    {
+        bail!("only one of --client-secret and --client-certificate-password can read stdin");
+    }
     let client_secret = match args.client_secret.as_deref() {
-        Some("-") => Some(read_secret_from_stdin()?),
+        Some("-") => Some(read_secret_from_stdin("the client secret")?),
+        other => other.map(str::to_string),
+    };
+    // An empty password is kept: a PFX can be protected by the empty string.
+    let certificate_password = match args.client_certificate_password.as_deref() {
+        Some("-") => Some(read_secret_from_stdin("the certificate password")?),
         other => other.map(str::to_string),
     };
     let options = TokenOptions {
         tenant_id: args.tenant_id.clone(),
         client_id: args.client_id.clone(),
         client_secret,
-        certificate_path: None,
-        certificate_password: None,
+        certificate_path: args
+            .client_certificate
+            .as_ref()
+            .map(|path| path.display().to_string()),
+        certificate_password,
         cloud: args.cloud.clone(),
         authority_host: args.authority_host.clone(),
         config,
+        send_certificate_chain: args.send_certificate_chain.then_some(true),
     };
     let mut policy = policy_for(&options);
     policy.http_timeout = std::time::Duration::from_secs(args.http_timeout);
@@ -187,7 +213,8 @@ async fn get_token(args: GetTokenArgs) -> anyhow::Result<ExitCode> {
 
 /// Grants what the call can need: the method variables and the variables the
 /// configuration refers to, the configured cloud's authority, an explicit authority
-/// host or `AZURE_AUTHORITY_HOST`, and the default programs.
+/// host or `AZURE_AUTHORITY_HOST`, the default programs, and the certificate files named
+/// by `--client-certificate`, `AZURE_CLIENT_CERTIFICATE_PATH` or the configuration.
 fn policy_for(options: &TokenOptions) -> Policy {
     let mut policy = Policy::new();
     policy.allow_method_variables().allow_default_programs();
@@ -211,18 +238,25 @@ fn policy_for(options: &TokenOptions) -> Policy {
             policy.allow_authority(&authority);
         }
     }
+    let from_env = std::env::var("AZURE_CLIENT_CERTIFICATE_PATH").ok();
+    let certificates = [options.certificate_path.clone(), from_env, hints.certificate_path.clone()];
+    for path in certificates.into_iter().flatten() {
+        if !path.trim().is_empty() {
+            policy.allow_file(path);
+        }
+    }
     tracing::debug!(?policy, "capability policy");
     policy
 }
 
-fn read_secret_from_stdin() -> anyhow::Result<String> {
+fn read_secret_from_stdin(what: &str) -> anyhow::Result<String> {
     let mut text = String::new();
     std::io::stdin()
         .read_to_string(&mut text)
-        .context("reading the client secret from stdin")?;
+        .with_context(|| format!("reading {what} from stdin"))?;
     let secret = text.trim_end_matches(['\r', '\n']).to_string();
     if secret.is_empty() {
-        bail!("--client-secret - read an empty secret from stdin");
+        bail!("read an empty value for {what} from stdin");
     }
     Ok(secret)
 }

@@ -57,6 +57,9 @@ pub struct PolicyHints {
     pub cloud: Option<String>,
     /// Names of the environment variables that `{EnvironmentVar: NAME}` settings refer to.
     pub env_refs: Vec<String>,
+    /// `certificatePath` of the Azure CLI provider's `Args`, the file the `certificate`
+    /// method reads.
+    pub certificate_path: Option<String>,
 }
 
 /// Reads the hints. Invalid YAML gives none: the component reports it with its line.
@@ -71,7 +74,22 @@ pub fn policy_hints(text: &str) -> PolicyHints {
         .map(str::to_string);
     let mut env_refs = Vec::new();
     collect_env_refs(&root, &mut env_refs);
-    PolicyHints { cloud, env_refs }
+    // The same section the component reads: the provider's, else the older top level.
+    let args = if !root["DataProviders"]["AzureCLI"].is_null() {
+        &root["DataProviders"]["AzureCLI"]["Args"]
+    } else {
+        &root["AzureCLI"]["Args"]
+    };
+    let certificate_path = args["certificatePath"]
+        .as_str()
+        .map(str::trim)
+        .filter(|path| !path.is_empty())
+        .map(str::to_string);
+    PolicyHints {
+        cloud,
+        env_refs,
+        certificate_path,
+    }
 }
 
 fn collect_env_refs(value: &Value, names: &mut Vec<String>) {
@@ -102,6 +120,16 @@ mod tests {
         let hints = policy_hints(text);
         assert_eq!(hints.cloud.as_deref(), Some("usgov"));
         assert_eq!(hints.env_refs, vec!["APP_SECRET".to_string(), "OTHER".to_string()]);
+        assert_eq!(hints.certificate_path, None);
+    }
+
+    #[test]
+    fn hints_read_certificate_path() {
+        let text = "DataProviders:\n  AzureCLI:\n    Args:\n      certificatePath: /etc/azauth/app.pem\n";
+        let hints = policy_hints(text);
+        assert_eq!(hints.certificate_path.as_deref(), Some("/etc/azauth/app.pem"));
+        let hints = policy_hints("AzureCLI:\n  Args:\n    certificatePath: app.pfx\n");
+        assert_eq!(hints.certificate_path.as_deref(), Some("app.pfx"));
     }
 
     #[test]

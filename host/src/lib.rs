@@ -24,6 +24,7 @@
 mod bindings;
 mod config;
 mod engine_config;
+mod files;
 mod policy;
 mod process;
 mod runtime;
@@ -32,6 +33,7 @@ mod state;
 pub use bindings::azauth::credential::types::{
     AccessToken, Attempt, AuthError, ConfigSource, MethodInfo, Outcome, TokenOptions,
 };
+pub use files::MAX_GRANTED_FILE_BYTES;
 pub use config::{CONFIG_NAME, PolicyHints, find as find_config, policy_hints, read as read_config};
 pub use policy::{
     Authority, Cloud, DEFAULT_PROGRAMS, MAX_HTTP_TIMEOUT, MAX_PROCESS_OUTPUT, MAX_PROCESS_TIMEOUT,
@@ -51,6 +53,7 @@ impl Default for TokenOptions {
             cloud: None,
             authority_host: None,
             config: None,
+            send_certificate_chain: None,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! is instantiated and does not change while it runs.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[path = "../../guest/src/cloud.rs"]
@@ -41,10 +42,10 @@ pub const MAX_PROCESS_TIMEOUT: Duration = Duration::from_secs(300);
 /// Cap on what a program may write to stdout and to stderr, each.
 pub const MAX_PROCESS_OUTPUT: usize = 1024 * 1024;
 
-/// Grants to the component: environment variables, hosts and programs.
+/// Grants to the component: environment variables, hosts, programs and files.
 ///
-/// [`Policy::new`] grants nothing: no hosts, no environment variables, no programs, and
-/// caps HTTP timeouts at [`MAX_HTTP_TIMEOUT`].
+/// [`Policy::new`] grants nothing: no hosts, no environment variables, no programs, no
+/// files, and caps HTTP timeouts at [`MAX_HTTP_TIMEOUT`].
 /// The `allow_…` methods add grants.
 #[derive(Clone, Debug)]
 pub struct Policy {
@@ -58,6 +59,8 @@ pub struct Policy {
     pub programs: BTreeSet<String>,
     /// Cap on each HTTP timeout; [`MAX_HTTP_TIMEOUT`] unless set.
     pub http_timeout: Duration,
+    /// Files the component may read, each granted alone, at the path as written.
+    pub files: BTreeSet<PathBuf>,
 }
 
 impl Policy {
@@ -69,6 +72,7 @@ impl Policy {
             allow_loopback_http: false,
             programs: BTreeSet::new(),
             http_timeout: MAX_HTTP_TIMEOUT,
+            files: BTreeSet::new(),
         }
     }
 
@@ -105,6 +109,12 @@ impl Policy {
     /// Grants the default programs, `az` and `pwsh`.
     pub fn allow_default_programs(&mut self) -> &mut Policy {
         self.programs.extend(DEFAULT_PROGRAMS.iter().map(|name| name.to_string()));
+        self
+    }
+
+    /// Grants read access to one file, and to nothing else of its directory.
+    pub fn allow_file(&mut self, path: impl Into<PathBuf>) -> &mut Policy {
+        self.files.insert(path.into());
         self
     }
 

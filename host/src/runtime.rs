@@ -11,6 +11,7 @@ use wasmtime_wasi_http::WasiHttpCtx;
 use crate::bindings::{CredentialHost, CredentialHostPre};
 use crate::bindings::azauth::credential::types::{AccessToken, AuthError, MethodInfo, TokenOptions};
 use crate::engine_config::engine_config;
+use crate::files::{self, FileGrants};
 use crate::policy::Policy;
 use crate::state::{HostState, PolicyHooks};
 
@@ -51,8 +52,8 @@ impl Runtime {
 
     /// Instantiates the component under a policy.
     ///
-    /// The component can read only the environment variables that the policy grants, reads them
-    /// once, and keeps its token cache for the life of the session.
+    /// The component can read only the environment variables and files that the policy grants,
+    /// reads them once, and keeps its token cache for the life of the session.
     pub async fn session(&self, policy: &Policy) -> anyhow::Result<Session> {
         let mut wasi = WasiCtxBuilder::new();
         wasi.inherit_stderr()
@@ -64,6 +65,7 @@ impl Runtime {
                 wasi.env(name, value);
             }
         }
+        let file_grants = files::grant(&mut wasi, &policy.files)?;
         let state = HostState {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
@@ -79,7 +81,11 @@ impl Runtime {
             .instantiate_async(&mut store)
             .await
             .context("instantiating the credential component")?;
-        Ok(Session { store, bindings })
+        Ok(Session {
+            store,
+            bindings,
+            _file_grants: file_grants,
+        })
     }
 }
 
@@ -87,6 +93,8 @@ impl Runtime {
 pub struct Session {
     store: Store<HostState>,
     bindings: CredentialHost,
+    /// Kept so that the granted files live as long as the instance.
+    _file_grants: FileGrants,
 }
 
 impl Session {

@@ -13,6 +13,7 @@
 //! The authority is the explicit authority host when the caller gave one, else
 //! `AZURE_AUTHORITY_HOST`, else the cloud's.
 
+use super::certificate::{self, CertificatePlan};
 use super::client_secret::ClientSecretPlan;
 use super::{MethodError, Plan};
 use crate::cache::CacheKey;
@@ -27,6 +28,8 @@ const CLIENT_ID: &str = "AZURE_CLIENT_ID";
 const TENANT_ID: &str = "AZURE_TENANT_ID";
 const CLIENT_SECRET: &str = "AZURE_CLIENT_SECRET";
 const CERTIFICATE_PATH: &str = "AZURE_CLIENT_CERTIFICATE_PATH";
+const CERTIFICATE_PASSWORD: &str = "AZURE_CLIENT_CERTIFICATE_PASSWORD";
+const SEND_CERTIFICATE_CHAIN: &str = "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN";
 const USERNAME: &str = "AZURE_USERNAME";
 const PASSWORD: &str = "AZURE_PASSWORD";
 const AUTHORITY_HOST: &str = "AZURE_AUTHORITY_HOST";
@@ -73,10 +76,28 @@ pub(super) fn plan(settings: &Settings, env: &Environment) -> Result<Box<dyn Pla
                 scope: settings.scope.clone(),
             }))
         }
-        "client certificate" => Err(MethodError::Unavailable(format!(
-            "{CERTIFICATE_PATH} is set, but certificate credentials are not implemented in \
-             this build of azauth; use {CLIENT_SECRET} instead"
-        ))),
+        "client certificate" => {
+            let tenant = var(TENANT_ID);
+            validate::tenant_id(&tenant)
+                .map_err(|error| MethodError::Failed(format!("{TENANT_ID}: {error}")))?;
+            let path = var(CERTIFICATE_PATH);
+            let password = env.get(CERTIFICATE_PASSWORD).map(Secret::new);
+            let certificate = certificate::load(
+                &path,
+                password.as_ref(),
+                CERTIFICATE_PATH,
+                &format!("set {CERTIFICATE_PASSWORD} to the file's password"),
+            )?;
+            Ok(Box::new(CertificatePlan {
+                method: "env",
+                authority,
+                tenant,
+                client_id,
+                certificate,
+                send_chain: send_chain(env),
+                scope: settings.scope.clone(),
+            }))
+        }
         _ => {
             let tenant = match env.get(TENANT_ID) {
                 Some(tenant) if !tenant.is_empty() => tenant.to_string(),
@@ -106,6 +127,17 @@ fn authority(settings: &Settings, env: &Environment) -> Result<Authority, Method
             .map_err(|error| MethodError::Failed(format!("{AUTHORITY_HOST}: {error}"))),
         _ => Ok(settings.authority.clone()),
     }
+}
+
+/// Reads `AZURE_CLIENT_SEND_CERTIFICATE_CHAIN`: `1` or `true` in any case turn the chain
+/// on, as in the Rust and .NET SDKs.
+///
+/// NOTE: azure-identity for Python (1.27.0) turns it on for any non-empty value,
+/// `false` and `0` included; azauth does not copy that.
+fn send_chain(env: &Environment) -> bool {
+    env.get(SEND_CERTIFICATE_CHAIN)
+        .map(str::trim)
+        .is_some_and(|value| value == "1" || value.eq_ignore_ascii_case("true"))
 }
 
 /// Names what is missing from the variable set closest to complete.

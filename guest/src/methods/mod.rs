@@ -1,5 +1,6 @@
 //! The credential methods: their names, what each needs, and how each runs.
 
+mod certificate;
 mod client_secret;
 mod env;
 
@@ -130,14 +131,19 @@ impl Method {
                  --client-secret, or from clientId, tenantId and clientSecret in \
                  DataProviders.AzureCLI.Args of msticpyconfig.yaml"
             }
-            Method::Certificate => "client ID, tenant ID and a PEM or PFX certificate file",
+            Method::Certificate => {
+                "client ID, tenant ID and a PEM or PFX certificate file from --client-id, \
+                 --tenant-id and --client-certificate (password: --client-certificate-password), \
+                 or from clientId, tenantId, certificatePath and certificatePassword in \
+                 DataProviders.AzureCLI.Args of msticpyconfig.yaml"
+            }
             Method::Interactive => "a browser on this machine",
         }
     }
 
     /// Tells whether this build implements the method.
     pub fn implemented(self) -> bool {
-        matches!(self, Method::Env | Method::ClientSecret)
+        matches!(self, Method::Env | Method::ClientSecret | Method::Certificate)
     }
 
     /// Describes the method for `list-methods`.
@@ -155,6 +161,7 @@ impl Method {
         match self {
             Method::Env => env::plan(settings, env),
             Method::ClientSecret => client_secret::plan(settings, env),
+            Method::Certificate => certificate::plan(settings, env),
             // TODO: these methods are recognized so that configurations naming them load;
             // until they are implemented the chain skips them as unavailable.
             other => Err(MethodError::Unavailable(format!(

@@ -1,6 +1,6 @@
 //! Helpers for running the real `azauth` binary against the emulator.
 
-#![allow(dead_code, reason = "each test file uses a different subset")]
+#![allow(dead_code, unused_imports, reason = "each test file uses a different subset")]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -63,11 +63,53 @@ pub(crate) struct Tenant {
     pub(crate) domains: Vec<String>,
 }
 
-/// An application registration. A public client has no secret.
+/// An application registration. A public client has no secret and no certificate.
 #[derive(Clone)]
 pub(crate) struct App {
     pub(crate) client_id: String,
     pub(crate) secret: Option<String>,
+    pub(crate) certificates: Vec<RegisteredCertificate>,
+}
+
+impl App {
+    /// Tells whether the application is a public client: one without credentials.
+    pub(crate) fn is_public(&self) -> bool {
+        self.secret.is_none() && self.certificates.is_empty()
+    }
+}
+
+/// A certificate uploaded to an application registration: its public key and the two
+/// thumbprints a client assertion can name it by.
+#[derive(Clone)]
+pub(crate) struct RegisteredCertificate {
+    pub(crate) der: Vec<u8>,
+    pub(crate) public_key: rsa::PublicKey,
+    pub(crate) sha1: Vec<u8>,
+    pub(crate) sha256: Vec<u8>,
+}
+
+impl RegisteredCertificate {
+    fn parse(der: Vec<u8>) -> Result<RegisteredCertificate, String> {
+        use rsa::pkcs8::DecodePublicKey;
+        use sha2::Digest;
+        use x509_cert::der::{Decode, Encode};
+
+        let certificate = x509_cert::Certificate::from_der(&der)
+            .map_err(|error| format!("not a DER X.509 certificate: {error}"))?;
+        let spki = certificate
+            .tbs_certificate()
+            .subject_public_key_info()
+            .to_der()
+            .map_err(|error| error.to_string())?;
+        let public_key = rsa::PublicKey::from_public_key_der(&spki)
+            .map_err(|error| format!("not an RSA certificate: {error}"))?;
+        Ok(RegisteredCertificate {
+            sha1: sha1::Sha1::digest(&der).to_vec(),
+            sha256: sha2::Sha256::digest(&der).to_vec(),
+            der,
+            public_key,
+        })
+    }
 }
 
 /// A user account with a password, for the resource owner password credentials grant.
@@ -170,6 +212,7 @@ impl EmulatorConfig {
         self.add_app(App {
             client_id: client_id.into(),
             secret: Some(secret.into()),
+            certificates: Vec::new(),
         })
     }
 
@@ -180,7 +223,41 @@ impl EmulatorConfig {
         self.add_app(App {
             client_id: client_id.into(),
             secret: None,
+            certificates: Vec::new(),
         })
+    }
+
+    /// Uploads an RSA certificate (DER) to an application, so that the application can
+    /// authenticate with client assertions signed by its key. Registers a confidential
+    /// application without a secret when none has this client ID; an existing
+    /// application keeps its secret and its other certificates.
+    ///
+    /// # Panics
+    ///
+    /// Panics when `certificate_der` is not a DER X.509 certificate with an RSA key,
+    /// the only kind Entra ID accepts for client assertions.
+    #[must_use]
+    pub fn add_certificate_app(
+        mut self,
+        client_id: impl Into<String>,
+        certificate_der: impl Into<Vec<u8>>,
+    ) -> EmulatorConfig {
+        let client_id = client_id.into();
+        let certificate = RegisteredCertificate::parse(certificate_der.into())
+            .unwrap_or_else(|error| panic!("invalid certificate for {client_id}: {error}"));
+        match self
+            .apps
+            .iter_mut()
+            .find(|app| app.client_id.eq_ignore_ascii_case(&client_id))
+        {
+            Some(app) => app.certificates.push(certificate),
+            None => self.apps.push(App {
+                client_id,
+                secret: None,
+                certificates: vec![certificate],
+            }),
+        }
+        self
     }
 
     /// Registers a user for the password grant, replacing any user with the same name.
@@ -314,10 +391,10 @@ impl fmt::Debug for EmulatorConfig {
             .apps
             .iter()
             .map(|app| {
-                let kind = if app.secret.is_some() {
-                    "confidential"
-                } else {
+                let kind = if app.is_public() {
                     "public"
+                } else {
+                    "confidential"
                 };
                 (app.client_id.as_str(), kind)
             })

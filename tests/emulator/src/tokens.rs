@@ -44,9 +44,15 @@ pub(crate) struct TokenStore {
     counter: AtomicU64,
     issued: Mutex<Vec<IssuedToken>>,
     refresh_grants: Mutex<HashMap<String, RefreshGrant>>,
+    assertion_ids: Mutex<std::collections::HashSet<String>>,
 }
 
 impl TokenStore {
+    /// Records the `jti` of a client assertion. Returns false when it was seen before.
+    pub(crate) fn record_assertion_id(&self, id: &str) -> bool {
+        lock(&self.assertion_ids).insert(id.to_owned())
+    }
+
     /// Creates and stores an access token for the given grant. The `access_token` field of
     /// `template` is replaced.
     pub(crate) fn issue_access_token(&self, mut template: IssuedToken) -> IssuedToken {

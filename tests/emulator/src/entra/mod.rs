@@ -4,6 +4,7 @@
 //! codes, statuses and texts live in one place. Texts follow what Entra ID sends, except
 //! that the emulator's own URL replaces `https://login.microsoftonline.com`.
 
+pub(crate) mod assertion;
 pub(crate) mod discovery;
 pub(crate) mod token;
 
@@ -198,6 +199,99 @@ impl EntraError {
             50_173,
             "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.".to_owned(),
         )
+    }
+
+    /// AADSTS700027: the thumbprint of a client assertion names no certificate of the
+    /// application.
+    pub(crate) fn certificate_not_registered(thumbprint: &str, client_id: &str) -> EntraError {
+        EntraError::new(
+            401,
+            "invalid_client",
+            700_027,
+            format!(
+                "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '{thumbprint}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{client_id}'.]"
+            ),
+        )
+    }
+
+    /// AADSTS700027: the signature of a client assertion does not verify with the
+    /// certificate it names.
+    pub(crate) fn assertion_signature_invalid() -> EntraError {
+        EntraError::new(
+            401,
+            "invalid_client",
+            700_027,
+            "Client assertion failed signature validation.".to_owned(),
+        )
+    }
+
+    /// AADSTS700024: the client assertion is outside its time window.
+    pub(crate) fn assertion_outside_time_window(
+        now: u64,
+        not_before: Option<u64>,
+        expires: u64,
+    ) -> EntraError {
+        let not_before = not_before.map_or_else(|| "(none)".to_owned(), |secs| secs.to_string());
+        EntraError::new(
+            400,
+            "invalid_client",
+            700_024,
+            format!(
+                "Client assertion is not within its valid time range. Current time: {now}, assertion valid from {not_before}, expiry time of assertion {expires}."
+            ),
+        )
+    }
+
+    /// AADSTS700021: `iss` or `sub` of the client assertion is not the `client_id`.
+    pub(crate) fn assertion_client_mismatch(claim: &str) -> EntraError {
+        EntraError::new(
+            401,
+            "invalid_client",
+            700_021,
+            format!("Client assertion application identifier doesn't match 'client_id' parameter (claim '{claim}')."),
+        )
+    }
+
+    /// AADSTS700023: `aud` of the client assertion is not this token endpoint.
+    pub(crate) fn assertion_audience_mismatch(audience: &str) -> EntraError {
+        EntraError::new(
+            401,
+            "invalid_client",
+            700_023,
+            format!("Client assertion audience claim does not match Realm issuer. Audience: '{audience}'."),
+        )
+    }
+
+    /// AADSTS50013: the `jti` of the client assertion was already used.
+    ///
+    /// NOTE: Entra ID does not document its answer to a replayed assertion. The emulator
+    /// uses 50013, Entra ID's general "assertion is invalid" code.
+    pub(crate) fn assertion_replayed(id: &str) -> EntraError {
+        EntraError::new(
+            401,
+            "invalid_client",
+            50_013,
+            format!("Assertion failed signature validation or is invalid: the assertion with jti '{id}' was already used."),
+        )
+    }
+
+    /// AADSTS50027: the client assertion is not a well-formed JWT of the kind Entra ID
+    /// accepts.
+    pub(crate) fn malformed_assertion(reason: &str) -> EntraError {
+        EntraError::new(
+            401,
+            "invalid_client",
+            50_027,
+            format!("JWT token is invalid or malformed: {reason}."),
+        )
+    }
+
+    /// AADSTS50027 for a `client_assertion_type` other than the JWT bearer type.
+    pub(crate) fn invalid_assertion_type(assertion_type: &str) -> EntraError {
+        EntraError::malformed_assertion(&format!(
+            "client_assertion_type '{assertion_type}' is not '{}'",
+            assertion::JWT_BEARER
+        ))
     }
 
     /// AADSTS70003: the grant type is not one the emulator supports.

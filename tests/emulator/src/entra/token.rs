@@ -1,8 +1,10 @@
 //! The token endpoint, `POST /{tenant}/oauth2/v2.0/token`, with the client credentials,
-//! password (RFC 6749 section 4.3) and refresh token grants.
+//! password (RFC 6749 section 4.3) and refresh token grants. Confidential clients
+//! authenticate with a secret or a client assertion (RFC 7523 section 2.2).
 
 use serde::Serialize;
 
+use super::assertion::{self, AssertionContext};
 use super::{EntraError, error_response, success_response, user_object_id};
 use crate::clock::unix_now;
 use crate::config::{App, EmulatorConfig, TenantSegment, domain_of};
@@ -74,10 +76,13 @@ impl Form {
     }
 }
 
-/// Client ID and secret from the form body or from an HTTP Basic `Authorization` header.
+/// Client ID and credential from the form body or from an HTTP Basic `Authorization`
+/// header.
 struct ClientCredentials {
     client_id: String,
     secret: Option<String>,
+    /// `client_assertion_type` and `client_assertion`.
+    assertion: Option<(String, String)>,
 }
 
 /// The tenant of the path, resolved against the configuration.
@@ -134,7 +139,7 @@ fn client_credentials_grant(
     };
 
     let credentials = client_credentials(request, form)?;
-    authenticate_client(&state.config, &credentials, known_tenant.display_name())?;
+    authenticate_client(state, &credentials, tenant)?;
 
     let scope = form.require("scope")?;
     let scopes: Vec<&str> = scope.split_whitespace().collect();
@@ -177,7 +182,7 @@ fn password_grant(
 ) -> Result<TokenResponse, EntraError> {
     let config = &state.config;
     let credentials = client_credentials(request, form)?;
-    authenticate_client(config, &credentials, &directory_name(tenant))?;
+    authenticate_client(state, &credentials, tenant)?;
 
     let username = form.require("username")?;
     let password = form.require("password")?;
@@ -222,7 +227,7 @@ fn refresh_token_grant(
     tenant: &RequestTenant<'_>,
 ) -> Result<TokenResponse, EntraError> {
     let credentials = client_credentials(request, form)?;
-    authenticate_client(&state.config, &credentials, &directory_name(tenant))?;
+    authenticate_client(state, &credentials, tenant)?;
 
     let refresh_token = form.require("refresh_token")?;
     let Some(grant) = state.tokens.find_refresh_grant(refresh_token) else {
@@ -280,14 +285,25 @@ fn client_credentials(
         None => None,
     };
 
+    let assertion = match (form.get("client_assertion_type"), form.get("client_assertion")) {
+        (None, None) => None,
+        (Some(kind), Some(assertion)) => Some((kind.to_owned(), assertion.to_owned())),
+        (None, Some(_)) => return Err(EntraError::missing_parameter("client_assertion_type")),
+        (Some(_), None) => return Err(EntraError::missing_parameter("client_assertion")),
+    };
     let Some((client_id, secret)) = basic else {
+        let secret = form.get("client_secret").map(str::to_owned);
+        if secret.is_some() && assertion.is_some() {
+            return Err(EntraError::malformed_request());
+        }
         return Ok(ClientCredentials {
             client_id: form.require("client_id")?.to_owned(),
-            secret: form.get("client_secret").map(str::to_owned),
+            secret,
+            assertion,
         });
     };
 
-    if form.get("client_secret").is_some() {
+    if form.get("client_secret").is_some() || assertion.is_some() {
         return Err(EntraError::malformed_request());
     }
     if form
@@ -302,6 +318,7 @@ fn client_credentials(
     Ok(ClientCredentials {
         client_id,
         secret: Some(secret).filter(|secret| !secret.is_empty()),
+        assertion: None,
     })
 }
 
@@ -328,26 +345,52 @@ fn parse_basic_authorization(value: &str) -> Result<Option<(String, String)>, En
 }
 
 /// Checks that the client is registered and that its credential fits its kind: none for
-/// a public client, the registered secret for a confidential one.
+/// a public client; for a confidential one, the registered secret or a client assertion
+/// signed by one of its certificates.
 fn authenticate_client<'a>(
-    config: &'a EmulatorConfig,
+    state: &'a State,
     credentials: &ClientCredentials,
-    directory: &str,
+    tenant: &RequestTenant<'_>,
 ) -> Result<&'a App, EntraError> {
-    let Some(app) = config.find_app(&credentials.client_id) else {
+    let Some(app) = state.config.find_app(&credentials.client_id) else {
         return Err(EntraError::application_not_found(
             &credentials.client_id,
-            directory,
+            &directory_name(tenant),
         ));
     };
 
-    match (&app.secret, &credentials.secret) {
-        (None, None) => Ok(app),
-        (None, Some(_)) => Err(EntraError::public_client_with_secret()),
-        (Some(_), None) => Err(EntraError::missing_client_credential()),
-        (Some(expected), Some(given)) if expected == given => Ok(app),
-        (Some(_), Some(_)) => Err(EntraError::invalid_client_secret(&credentials.client_id)),
+    if app.is_public() {
+        return match (&credentials.secret, &credentials.assertion) {
+            (None, None) => Ok(app),
+            _ => Err(EntraError::public_client_with_secret()),
+        };
     }
+    if let Some((assertion_type, assertion)) = &credentials.assertion {
+        let context = AssertionContext {
+            client_id: &credentials.client_id,
+            audiences: token_endpoints(state, tenant),
+        };
+        assertion::verify(state, app, assertion_type, assertion, &context)?;
+        return Ok(app);
+    }
+    match (&app.secret, &credentials.secret) {
+        (_, None) => Err(EntraError::missing_client_credential()),
+        (Some(expected), Some(given)) if expected == given => Ok(app),
+        (_, Some(_)) => Err(EntraError::invalid_client_secret(&credentials.client_id)),
+    }
+}
+
+/// The token endpoint URLs a client assertion's `aud` may name: with the tenant as the
+/// path names it, and with the tenant ID.
+fn token_endpoints(state: &State, tenant: &RequestTenant<'_>) -> Vec<String> {
+    let mut segments = vec![tenant.segment.to_owned()];
+    if let TenantSegment::Known(known) = tenant.resolved {
+        segments.push(known.id.clone());
+    }
+    segments
+        .iter()
+        .map(|segment| format!("{}/{segment}/oauth2/v2.0/token", state.base_url))
+        .collect()
 }
 
 /// Returns the directory name for error messages: the tenant's first domain, or the path
