@@ -70,6 +70,10 @@ pub struct Settings {
     pub client_secret: Option<Secret>,
     /// The configuration, or an empty one.
     pub config: MsticpyConfig,
+    /// User name suggested to the browser sign-in page.
+    pub login_hint: Option<String>,
+    /// Longest wait for a person to sign in, in seconds, when the caller set one.
+    pub sign_in_timeout_secs: Option<u32>,
 }
 
 /// Resolves and validates a call. Errors are messages for an invalid request.
@@ -125,6 +129,18 @@ pub fn resolve(methods: &[String], scope: &str, options: TokenOptions) -> Result
         ));
     }
 
+    let login_hint = non_empty(options.login_hint.as_deref()).map(str::to_string);
+    if let Some(hint) = &login_hint
+        && hint.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(format!(
+            "invalid login hint {hint:?}: give a user name such as user@contoso.com"
+        ));
+    }
+    if options.sign_in_timeout_secs == Some(0) {
+        return Err("invalid sign-in timeout 0: give a number of seconds above 0".to_string());
+    }
+
     Ok(Settings {
         methods,
         scope,
@@ -135,6 +151,8 @@ pub fn resolve(methods: &[String], scope: &str, options: TokenOptions) -> Result
         client_id,
         client_secret,
         config,
+        login_hint,
+        sign_in_timeout_secs: options.sign_in_timeout_secs,
     })
 }
 

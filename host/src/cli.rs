@@ -25,6 +25,7 @@ impl Args {
         match &self.command {
             Command::GetToken(args) => args.verbose,
             Command::Methods { verbose } => *verbose,
+            Command::Logout(args) => args.verbose,
         }
     }
 }
@@ -39,6 +40,18 @@ enum Command {
         #[arg(short, long, action = clap::ArgAction::Count)]
         verbose: u8,
     },
+    /// Removes signed-in accounts and their tokens from the persistent token cache.
+    Logout(LogoutArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct LogoutArgs {
+    /// Remove only this account (user name, such as user@contoso.com); default: all.
+    #[arg(long)]
+    username: Option<String>,
+    /// More log output on stderr; repeat for more detail. RUST_LOG overrides it.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
 }
 
 #[derive(clap::Args, Debug)]
@@ -79,6 +92,16 @@ struct GetTokenArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = azauth::MAX_HTTP_TIMEOUT.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..=600))]
     http_timeout: u64,
+    /// User name to suggest on the browser sign-in page (interactive).
+    #[arg(long)]
+    login_hint: Option<String>,
+    /// Longest wait for a person to sign in (devicecode, interactive), in seconds.
+    /// Default: until the device code expires; 300 for interactive.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=3600))]
+    sign_in_timeout: Option<u32>,
+    /// Neither read nor write the persistent token cache for this run.
+    #[arg(long)]
+    no_cache: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
     output: OutputFormat,
@@ -101,6 +124,7 @@ pub async fn run(args: Args) -> ExitCode {
     let result = match args.command {
         Command::GetToken(args) => get_token(args).await,
         Command::Methods { .. } => list_methods().await,
+        Command::Logout(args) => logout(args).await,
     };
     match result {
         Ok(code) => code,
@@ -116,6 +140,30 @@ async fn list_methods() -> anyhow::Result<ExitCode> {
     let mut session = runtime.session(&Policy::new()).await?;
     let methods = session.list_methods().await?;
     print!("{}", output::methods_table(&methods));
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn logout(args: LogoutArgs) -> anyhow::Result<ExitCode> {
+    let Some(dir) = azauth::default_token_cache_dir() else {
+        bail!("the token cache folder is unknown: set HOME or XDG_CACHE_HOME");
+    };
+    let mut policy = Policy::new();
+    policy.allow_token_cache(dir.clone());
+    let runtime = Runtime::new()?;
+    let mut session = runtime.session(&policy).await?;
+    let removed = match session.sign_out(args.username.as_deref()).await? {
+        Ok(removed) => removed,
+        Err(message) => bail!("removing accounts from {} failed: {message}", dir.display()),
+    };
+    match (removed.is_empty(), &args.username) {
+        (true, Some(username)) => eprintln!("azauth: no cached sign-in of {username} was found"),
+        (true, None) => eprintln!("azauth: the token cache holds no sign-ins"),
+        (false, _) => {
+            for username in &removed {
+                eprintln!("azauth: signed out {username}");
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -149,12 +197,25 @@ async fn get_token(args: GetTokenArgs) -> anyhow::Result<ExitCode> {
         cloud: args.cloud.clone(),
         authority_host: args.authority_host.clone(),
         config,
+        login_hint: args.login_hint.clone(),
+        sign_in_timeout_secs: args.sign_in_timeout,
     };
     let mut policy = policy_for(&options);
     policy.http_timeout = std::time::Duration::from_secs(args.http_timeout);
+    // A person may be at the command line; in CI the device code still goes to stderr.
+    policy.allow_sign_in();
+    match azauth::default_token_cache_dir() {
+        Some(dir) if !args.no_cache => {
+            policy.allow_token_cache(dir);
+        }
+        Some(_) => tracing::debug!("--no-cache: the persistent token cache is off"),
+        None => tracing::debug!("no HOME or XDG_CACHE_HOME, so no persistent token cache"),
+    }
 
     let runtime = Runtime::new()?;
-    let mut session = runtime.session(&policy).await?;
+    let user: std::sync::Arc<dyn azauth::UserInterface> =
+        std::sync::Arc::new(azauth::TerminalUser::default());
+    let mut session = runtime.session_with_user(&policy, user).await?;
     let started = std::time::Instant::now();
     let result = session.get_token(&args.methods, &scope, &options).await?;
     tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "chain finished");

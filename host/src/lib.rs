@@ -28,6 +28,8 @@ mod policy;
 mod process;
 mod runtime;
 mod state;
+mod token_store;
+mod user;
 
 pub use bindings::azauth::credential::types::{
     AccessToken, Attempt, AuthError, ConfigSource, MethodInfo, Outcome, TokenOptions,
@@ -39,6 +41,8 @@ pub use policy::{
 };
 pub use process::CHILD_VARIABLES;
 pub use runtime::{COMPONENT_WASM, Runtime, Session};
+pub use token_store::{FileTokenStore, default_token_cache_dir};
+pub use user::{DeviceCodePrompt, NoUser, TerminalUser, UserInterface};
 
 impl Default for TokenOptions {
     fn default() -> TokenOptions {
@@ -51,6 +55,8 @@ impl Default for TokenOptions {
             cloud: None,
             authority_host: None,
             config: None,
+            login_hint: None,
+            sign_in_timeout_secs: None,
         }
     }
 }

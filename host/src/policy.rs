@@ -4,6 +4,7 @@
 //! is instantiated and does not change while it runs.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[path = "../../guest/src/cloud.rs"]
@@ -43,8 +44,9 @@ pub const MAX_PROCESS_OUTPUT: usize = 1024 * 1024;
 
 /// Grants to the component: environment variables, hosts and programs.
 ///
-/// [`Policy::new`] grants nothing: no hosts, no environment variables, no programs, and
-/// caps HTTP timeouts at [`MAX_HTTP_TIMEOUT`].
+/// [`Policy::new`] grants nothing: no hosts, no environment variables, no programs, no
+/// sign-in prompts, no persistent token cache, and caps HTTP timeouts at
+/// [`MAX_HTTP_TIMEOUT`].
 /// The `allow_…` methods add grants.
 #[derive(Clone, Debug)]
 pub struct Policy {
@@ -58,6 +60,11 @@ pub struct Policy {
     pub programs: BTreeSet<String>,
     /// Cap on each HTTP timeout; [`MAX_HTTP_TIMEOUT`] unless set.
     pub http_timeout: Duration,
+    /// Whether the sign-in methods may reach a person: show a device code, open a
+    /// browser and listen for its redirect on a loopback port.
+    pub allow_sign_in: bool,
+    /// Folder of the persistent token cache; `None` disables it.
+    pub token_cache_dir: Option<PathBuf>,
 }
 
 impl Policy {
@@ -69,7 +76,22 @@ impl Policy {
             allow_loopback_http: false,
             programs: BTreeSet::new(),
             http_timeout: MAX_HTTP_TIMEOUT,
+            allow_sign_in: false,
+            token_cache_dir: None,
         }
+    }
+
+    /// Grants the sign-in methods a person: device code prompts, the browser and a
+    /// loopback redirect listener.
+    pub fn allow_sign_in(&mut self) -> &mut Policy {
+        self.allow_sign_in = true;
+        self
+    }
+
+    /// Grants a persistent token cache in `dir`, which holds refresh tokens.
+    pub fn allow_token_cache(&mut self, dir: PathBuf) -> &mut Policy {
+        self.token_cache_dir = Some(dir);
+        self
     }
 
     /// Grants https to a cloud's authority host.

@@ -1,7 +1,9 @@
 //! The credential methods: their names, what each needs, and how each runs.
 
 mod client_secret;
+mod device_code;
 mod env;
+mod sign_in;
 
 use crate::bindings::azauth::credential::types::MethodInfo;
 use crate::cache::CacheKey;
@@ -137,7 +139,7 @@ impl Method {
 
     /// Tells whether this build implements the method.
     pub fn implemented(self) -> bool {
-        matches!(self, Method::Env | Method::ClientSecret)
+        matches!(self, Method::Env | Method::ClientSecret | Method::DeviceCode)
     }
 
     /// Describes the method for `list-methods`.
@@ -155,6 +157,7 @@ impl Method {
         match self {
             Method::Env => env::plan(settings, env),
             Method::ClientSecret => client_secret::plan(settings, env),
+            Method::DeviceCode => device_code::plan(settings),
             // TODO: these methods are recognized so that configurations naming them load;
             // until they are implemented the chain skips them as unavailable.
             other => Err(MethodError::Unavailable(format!(

@@ -1,0 +1,451 @@
+//! User sign-in through `azauth`: device code polling, the persistent token cache with
+//! silent reuse, logout and `--no-cache`.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use azauth_emulator::DevicePoll;
+use common::*;
+
+/// The Azure CLI's public client, the default of devicecode and interactive.
+const CLI_CLIENT: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
+const VAULT_SCOPE: &str = "https://vault.azure.net/.default";
+const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+fn start() -> Emulator {
+    // Entra ID sends an interval of 5 s; 1 s keeps the tests fast.
+    Emulator::start(EmulatorConfig::default().device_code_interval_secs(1)).expect("emulator starts")
+}
+
+fn device_code_args(emulator: &Emulator, scope: &str) -> Vec<String> {
+    [
+        "get-token",
+        "--scope",
+        scope,
+        "--methods",
+        "devicecode",
+        "--tenant-id",
+        TENANT,
+        "--authority-host",
+        &emulator.url(),
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn requests_to(emulator: &Emulator, suffix: &str) -> Vec<azauth_emulator::RecordedRequest> {
+    emulator
+        .requests()
+        .into_iter()
+        .filter(|request| request.path.ends_with(suffix))
+        .collect()
+}
+
+fn grants(emulator: &Emulator) -> Vec<String> {
+    token_requests(emulator)
+        .iter()
+        .map(|request| request.form_value("grant_type").unwrap_or_default())
+        .collect()
+}
+
+fn cache_file(sandbox: &Sandbox) -> PathBuf {
+    sandbox.path().join(".cache/azauth/accounts-v1.json")
+}
+
+fn cache_json(sandbox: &Sandbox) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(cache_file(sandbox)).unwrap()).unwrap()
+}
+
+#[test]
+fn device_code_polls_pending_then_slow_down() {
+    let emulator = start();
+    let sandbox = Sandbox::new();
+    emulator.push_device_poll(DevicePoll::Pending);
+    emulator.push_device_poll(DevicePoll::Pending);
+    emulator.push_device_poll(DevicePoll::SlowDown);
+
+    let started = Instant::now();
+    let finished = run(sandbox.azauth().args(device_code_args(&emulator, SCOPE)));
+    let elapsed = started.elapsed();
+    let json = finished.assert_code(0).json();
+    assert_eq!(json["authMethod"], "devicecode");
+    assert_eq!(json["tenant"], TENANT);
+    let issued = emulator.issued_tokens();
+    assert_eq!(issued.len(), 1);
+    assert_eq!(json["accessToken"], issued[0].access_token.as_str());
+    assert_eq!(issued[0].grant_type, DEVICE_GRANT);
+    assert_eq!(issued[0].username.as_deref(), Some(USER));
+
+    // The device authorization request, exactly as MSAL sends it.
+    let start = requests_to(&emulator, "/oauth2/v2.0/devicecode");
+    assert_eq!(start.len(), 1);
+    assert_eq!(start[0].method, "POST");
+    assert_eq!(start[0].path, format!("/{TENANT}/oauth2/v2.0/devicecode"));
+    assert_eq!(
+        start[0].form(),
+        vec![
+            ("client_id".to_string(), CLI_CLIENT.to_string()),
+            ("scope".to_string(), format!("{SCOPE} openid profile offline_access")),
+        ]
+    );
+
+    // Every poll reaches the server: two pending, one slow down, one token.
+    let polls = token_requests(&emulator);
+    assert_eq!(polls.len(), 4);
+    for poll in &polls {
+        let form = poll.form();
+        let device_code = poll.form_value("device_code").unwrap();
+        assert_eq!(
+            form,
+            vec![
+                ("grant_type".to_string(), DEVICE_GRANT.to_string()),
+                ("client_id".to_string(), CLI_CLIENT.to_string()),
+                ("device_code".to_string(), device_code.clone()),
+                ("code".to_string(), device_code),
+                ("client_info".to_string(), "1".to_string()),
+            ]
+        );
+    }
+    // 1 s before each of the first three polls, then 1 + 5 s after slow down.
+    assert!(elapsed >= Duration::from_secs(9), "{elapsed:?}");
+
+    // The prompt goes to stderr once, and stdout holds only the JSON.
+    let prompt = "To sign in, use a web browser to open the page";
+    assert_eq!(finished.stderr.matches(prompt).count(), 1, "{}", finished.stderr);
+    assert!(finished.stderr.contains(&format!("{}/devicelogin", emulator.url())));
+    assert!(finished.stderr.contains("The code expires in 15 minutes"), "{}", finished.stderr);
+    assert!(!finished.stdout.contains(prompt));
+}
+
+#[test]
+fn device_code_declined_or_expired_stops() {
+    for (answer, expected) in [
+        (DevicePoll::Declined, "devicecode: failed: the sign-in at"),
+        (DevicePoll::Expired, "devicecode: failed: the code expired"),
+    ] {
+        let emulator = start();
+        let sandbox = Sandbox::new();
+        emulator.push_device_poll(DevicePoll::Pending);
+        emulator.push_device_poll(answer);
+        // cli would follow, but a failed devicecode stops the chain.
+        let mut args = device_code_args(&emulator, SCOPE);
+        let position = args.iter().position(|arg| arg == "devicecode").unwrap();
+        args[position] = "devicecode,clientsecret".to_string();
+        let finished = run(sandbox.azauth().args(args));
+        finished.assert_code(1);
+        assert!(finished.stderr.contains(expected), "{answer:?}: {}", finished.stderr);
+        assert!(!finished.stderr.contains("clientsecret:"), "{}", finished.stderr);
+        assert_eq!(token_requests(&emulator).len(), 2, "{answer:?}");
+        assert!(emulator.issued_tokens().is_empty());
+    }
+}
+
+#[test]
+fn device_code_timeout_stops_polling() {
+    let emulator = start();
+    let sandbox = Sandbox::new();
+    for _ in 0..20 {
+        emulator.push_device_poll(DevicePoll::Pending);
+    }
+    let finished = run(sandbox
+        .azauth()
+        .args(device_code_args(&emulator, SCOPE))
+        .args(["--sign-in-timeout", "2"]));
+    finished.assert_code(1);
+    assert!(
+        finished.stderr.contains("nobody completed the sign-in at")
+            && finished.stderr.contains("within the sign-in timeout of 2 seconds"),
+        "{}",
+        finished.stderr
+    );
+    let polls = token_requests(&emulator).len();
+    // A poll at 1 s and one at the 2 s deadline, and none after it.
+    assert_eq!(polls, 2);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(token_requests(&emulator).len(), polls);
+}
+
+#[test]
+fn device_code_expiry_from_server_ends_wait() {
+    let emulator = Emulator::start(
+        EmulatorConfig::default()
+            .device_code_interval_secs(1)
+            .device_code_lifetime_secs(2),
+    )
+    .unwrap();
+    let sandbox = Sandbox::new();
+    for _ in 0..20 {
+        emulator.push_device_poll(DevicePoll::Pending);
+    }
+    let finished = run(sandbox.azauth().args(device_code_args(&emulator, SCOPE)));
+    finished.assert_code(1);
+    assert!(finished.stderr.contains("the code expired"), "{}", finished.stderr);
+    assert!(token_requests(&emulator).len() <= 2);
+}
+
+#[test]
+fn second_run_is_silent() {
+    let emulator = start();
+    let sandbox = Sandbox::new();
+    let first = run(sandbox.azauth().args(device_code_args(&emulator, SCOPE)));
+    let first_token = first.assert_code(0).json()["accessToken"].clone();
+    assert_eq!(grants(&emulator), vec![DEVICE_GRANT]);
+
+    // Same scope: the access token comes from the cache, with no request at all.
+    emulator.clear_requests();
+    let second = run(sandbox.azauth().args(device_code_args(&emulator, SCOPE)));
+    assert_eq!(second.assert_code(0).json()["accessToken"], first_token);
+    assert!(emulator.requests().is_empty(), "{:?}", emulator.requests());
+    assert!(!second.stderr.contains("To sign in"), "{}", second.stderr);
+
+    // Another scope in the same tenant and client: the refresh token, no device code.
+    let third = run(sandbox.azauth().args(device_code_args(&emulator, VAULT_SCOPE)));
+    let json = third.assert_code(0).json();
+    assert!(!third.stderr.contains("To sign in"), "{}", third.stderr);
+    assert!(requests_to(&emulator, "/devicecode").is_empty());
+    let requests = token_requests(&emulator);
+    assert_eq!(requests.len(), 1);
+    let refresh = &requests[0];
+    assert_eq!(refresh.form_value("grant_type").as_deref(), Some("refresh_token"));
+    assert_eq!(refresh.form_value("client_id").as_deref(), Some(CLI_CLIENT));
+    assert_eq!(refresh.form_value("client_info").as_deref(), Some("1"));
+    assert_eq!(
+        refresh.form_value("scope").as_deref(),
+        Some(format!("{VAULT_SCOPE} openid profile offline_access").as_str())
+    );
+    let issued = emulator.find_token(json["accessToken"].as_str().unwrap()).unwrap();
+    assert_eq!(issued.scope, format!("{VAULT_SCOPE} openid profile offline_access"));
+}
+
+#[test]
+fn no_cache_asks_again_and_writes_nothing() {
+    let emulator = start();
+    let sandbox = Sandbox::new();
+    run(sandbox.azauth().args(device_code_args(&emulator, SCOPE)).arg("--no-cache")).assert_code(0);
+    assert!(!cache_file(&sandbox).exists());
+
+    run(sandbox.azauth().args(device_code_args(&emulator, SCOPE))).assert_code(0);
+    assert!(cache_file(&sandbox).exists());
+    let again = run(sandbox.azauth().args(device_code_args(&emulator, SCOPE)).arg("--no-cache"));
+    again.assert_code(0);
+    assert!(again.stderr.contains("To sign in"), "{}", again.stderr);
+    assert_eq!(requests_to(&emulator, "/devicecode").len(), 3);
+}
+
+#[test]
+fn cache_file_is_private() {
+    let emulator = start();
+    let sandbox = Sandbox::new();
+    run(sandbox.azauth().args(device_code_args(&emulator, SCOPE))).assert_code(0);
+    let file = std::fs::metadata(cache_file(&sandbox)).unwrap();
+    assert_eq!(file.permissions().mode() & 0o777, 0o600);
+    let folder = std::fs::metadata(sandbox.path().join(".cache/azauth")).unwrap();
+    assert_eq!(folder.permissions().mode() & 0o777, 0o700);
+
+    // A cache that others can read is not used: the person signs in again.
+    std::fs::set_permissions(cache_file(&sandbox), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let finished = run(sandbox.azauth().args(device_code_args(&emulator, SCOPE)).arg("-vv"));
+    finished.assert_code(0);
+    assert!(finished.stderr.contains("is open to other users (mode 644)"), "{}", finished.stderr);
+    assert!(finished.stderr.contains("To sign in"), "{}", finished.stderr);
+    // The save that follows replaces it with a private file.
+    let file = std::fs::metadata(cache_file(&sandbox)).unwrap();
+    assert_eq!(file.permissions().mode() & 0o777, 0o600);
+}
+
+#[test]
+fn tokens_never_logged_in_sign_in() {
+    let emulator = start();
+    let sandbox = Sandbox::new();
+    let first = run(sandbox
+        .azauth()
+        .args(device_code_args(&emulator, SCOPE))
+        .arg("-vvv")
+        .env("RUST_LOG", "trace"));
+    first.assert_code(0);
+    let cache = cache_json(&sandbox);
+    let refresh_token = cache["accounts"][0]["refresh_token"].as_str().unwrap().to_string();
+    let device_code = token_requests(&emulator)[0].form_value("device_code").unwrap();
+    let second = run(sandbox
+        .azauth()
+        .args(device_code_args(&emulator, VAULT_SCOPE))
+        .arg("-vvv")
+        .env("RUST_LOG", "trace"));
+    second.assert_code(0);
+    for token in emulator.issued_tokens() {
+        assert!(!first.stderr.contains(&token.access_token), "access token in the log");
+        assert!(!second.stderr.contains(&token.access_token), "access token in the log");
+    }
+    for text in [&first.stderr, &second.stderr, &first.stdout, &second.stdout] {
+        assert!(!text.contains(&refresh_token), "refresh token printed");
+        assert!(!text.contains(&device_code), "device code printed");
+    }
+    assert!(second.stderr.contains("redeems the cached refresh token of fake.user@contoso.example"));
+}
+
+#[test]
+fn revoked_refresh_token_prompts_again() {
+    let emulator = start();
+    let sandbox = Sandbox::new();
+    run(sandbox.azauth().args(device_code_args(&emulator, SCOPE))).assert_code(0);
+    let refresh_token = cache_json(&sandbox)["accounts"][0]["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(emulator.revoke_refresh_token(&refresh_token));
+
+    let finished = run(sandbox.azauth().args(device_code_args(&emulator, VAULT_SCOPE)));
+    finished.assert_code(0);
+    assert!(finished.stderr.contains("AADSTS50173"), "{}", finished.stderr);
+    assert!(finished.stderr.contains("To sign in"), "{}", finished.stderr);
+    assert_eq!(grants(&emulator), vec![DEVICE_GRANT, "refresh_token", DEVICE_GRANT]);
+    let new_refresh = cache_json(&sandbox)["accounts"][0]["refresh_token"].clone();
+    assert_ne!(new_refresh.as_str(), Some(refresh_token.as_str()));
+}
+
+#[test]
+fn logout_removes_accounts() {
+    let emulator = start();
+    let sandbox = Sandbox::new();
+    run(sandbox.azauth().args(device_code_args(&emulator, SCOPE))).assert_code(0);
+
+    let other = run(sandbox.azauth().args(["logout", "--username", "someone@contoso.example"]));
+    other.assert_code(0);
+    assert!(other.stderr.contains("no cached sign-in of someone@contoso.example"), "{}", other.stderr);
+    assert_eq!(cache_json(&sandbox)["accounts"].as_array().unwrap().len(), 1);
+
+    let one = run(sandbox.azauth().args(["logout", "--username", "FAKE.USER@contoso.example"]));
+    one.assert_code(0);
+    assert_eq!(one.stderr, format!("azauth: signed out {USER}\n"));
+    let cache = cache_json(&sandbox);
+    assert!(cache["accounts"].as_array().unwrap().is_empty());
+    assert!(cache["access_tokens"].as_array().unwrap().is_empty());
+
+    // The next run asks for a sign-in again.
+    let again = run(sandbox.azauth().args(device_code_args(&emulator, SCOPE)));
+    again.assert_code(0);
+    assert!(again.stderr.contains("To sign in"), "{}", again.stderr);
+
+    let all = run(sandbox.azauth().args(["logout"]));
+    all.assert_code(0);
+    assert_eq!(all.stderr, format!("azauth: signed out {USER}\n"));
+    assert!(!cache_file(&sandbox).exists());
+    let empty = run(sandbox.azauth().args(["logout"]));
+    assert_eq!(empty.stderr, "azauth: the token cache holds no sign-ins\n");
+}
+
+#[test]
+fn username_password_sign_in_is_reused() {
+    let emulator = start();
+    let sandbox = Sandbox::new();
+    let env_run = |scope: &str| {
+        run(sandbox
+            .azauth()
+            .args(["get-token", "--scope", scope, "--methods", "env"])
+            .env("AZURE_CLIENT_ID", CLI_CLIENT)
+            .env("AZURE_TENANT_ID", TENANT)
+            .env("AZURE_USERNAME", USER)
+            .env("AZURE_PASSWORD", PASSWORD)
+            .env("AZURE_AUTHORITY_HOST", emulator.url()))
+    };
+    env_run(SCOPE).assert_code(0);
+    env_run(SCOPE).assert_code(0);
+    env_run(VAULT_SCOPE).assert_code(0);
+    assert_eq!(grants(&emulator), vec!["password", "refresh_token"]);
+    let cache = std::fs::read_to_string(cache_file(&sandbox)).unwrap();
+    assert!(!cache.contains(PASSWORD), "the password is never cached");
+}
+
+#[test]
+fn concurrent_runs_keep_cache_readable() {
+    let emulator = start();
+    let sandbox = Sandbox::new();
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            sandbox
+                .azauth()
+                .args(device_code_args(&emulator, SCOPE))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+    // Each run signed in and saved; the file is whole JSON with the one account.
+    let cache = cache_json(&sandbox);
+    assert_eq!(cache["accounts"].as_array().unwrap().len(), 1);
+    assert_eq!(cache["accounts"][0]["username"], USER);
+    let leftovers: Vec<_> = std::fs::read_dir(sandbox.path().join(".cache/azauth"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // And it serves the next run silently.
+    emulator.clear_requests();
+    run(sandbox.azauth().args(device_code_args(&emulator, SCOPE))).assert_code(0);
+    assert!(emulator.requests().is_empty());
+}
+
+#[test]
+fn device_code_request_rejected_names_code() {
+    let emulator = start();
+    let sandbox = Sandbox::new();
+    emulator.push_fault_for(
+        "/oauth2/v2.0/devicecode",
+        Fault::Status {
+            status: 400,
+            body: r#"{"error":"invalid_scope","error_description":"AADSTS70011: The provided request must include a 'scope' input parameter.\r\nTrace ID: 1","error_codes":[70011]}"#.to_string(),
+            content_type: "application/json".to_string(),
+            headers: vec![],
+        },
+    );
+    let finished = run(sandbox.azauth().args(device_code_args(&emulator, SCOPE)));
+    finished.assert_code(1);
+    assert!(
+        finished.stderr.contains(&format!(
+            "devicecode: failed: Entra ID rejected the device code request to {}/{TENANT}/oauth2/v2.0/devicecode: \
+             HTTP 400, invalid_scope: AADSTS70011",
+            emulator.url()
+        )),
+        "{}",
+        finished.stderr
+    );
+    assert!(token_requests(&emulator).is_empty());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn host_without_person_makes_devicecode_unavailable() {
+    use azauth::{AuthError, Authority, Outcome, Policy, Runtime, TokenOptions};
+
+    let emulator = start();
+    let mut policy = Policy::new();
+    policy.allow_authority(&Authority::parse(&emulator.url()).unwrap());
+    let runtime = Runtime::new().unwrap();
+    let mut session = runtime.session(&policy).await.unwrap();
+    let options = TokenOptions {
+        tenant_id: Some(TENANT.to_string()),
+        authority_host: Some(emulator.url()),
+        ..TokenOptions::default()
+    };
+    let methods = ["devicecode".to_string()];
+    let result = session.get_token(&methods, SCOPE, &options).await.unwrap();
+    let Err(AuthError::NoToken(attempts)) = result else {
+        panic!("expected no token: {result:?}");
+    };
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].outcome, Outcome::Unavailable);
+    assert_eq!(
+        attempts[0].reason,
+        "the sign-in code cannot be shown here: the host policy does not allow sign-in \
+         prompts. Run azauth where a person can read its messages, or use another method"
+    );
+    assert!(token_requests(&emulator).is_empty());
+}
