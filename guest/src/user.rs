@@ -17,6 +17,7 @@ mod native {
 
     /// What a person needs in order to finish a device code sign-in.
     #[derive(Clone, Debug)]
+    #[allow(dead_code, reason = "mirrors the import's record, which native tests never show")]
     pub struct DeviceCodePrompt {
         pub verification_uri: String,
         pub user_code: String,

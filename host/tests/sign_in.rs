@@ -449,3 +449,208 @@ async fn host_without_person_makes_devicecode_unavailable() {
     );
     assert!(token_requests(&emulator).is_empty());
 }
+
+/// Writes a `$BROWSER` script that plays the browser: it requests the authorize URL,
+/// reads the redirect's `Location`, passes it through `edit` (a sed expression), and
+/// requests the result from azauth's loopback listener. It records each URL it visits.
+fn browser_script(sandbox: &Sandbox, edit: &str) -> PathBuf {
+    let path = sandbox.write(
+        "browser.sh",
+        &format!(
+            "#!/bin/sh\n\
+             echo \"$1\" >> \"$(dirname \"$0\")/visited.txt\"\n\
+             location=$(curl -s -o /dev/null -w '%{{redirect_url}}' \"$1\")\n\
+             location=$(printf '%s' \"$location\" | sed '{edit}')\n\
+             echo \"$location\" >> \"$(dirname \"$0\")/visited.txt\"\n\
+             curl -s -o /dev/null \"$location\"\n"
+        ),
+    );
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+fn interactive_args(emulator: &Emulator, scope: &str) -> Vec<String> {
+    let mut args = device_code_args(emulator, scope);
+    let position = args.iter().position(|arg| arg == "devicecode").unwrap();
+    args[position] = "interactive".to_string();
+    args
+}
+
+fn visited(sandbox: &Sandbox) -> Vec<String> {
+    std::fs::read_to_string(sandbox.path().join("visited.txt"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn query_of(url: &str) -> Vec<(String, String)> {
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(key, value)| (key.to_string(), percent_decode(value)))
+        .collect()
+}
+
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                out.push(u8::from_str_radix(&value[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            byte => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn interactive_browser_follows_redirect() {
+    let emulator = start();
+    let sandbox = Sandbox::new();
+    let browser = browser_script(&sandbox, "s/x/x/");
+    let finished = run(sandbox
+        .azauth()
+        .args(interactive_args(&emulator, SCOPE))
+        .args(["--login-hint", USER])
+        .env("BROWSER", &browser));
+    let json = finished.assert_code(0).json();
+    assert_eq!(json["authMethod"], "interactive");
+    assert_eq!(json["tenant"], TENANT);
+
+    let visits = visited(&sandbox);
+    assert_eq!(visits.len(), 2, "{visits:?}");
+    let authorize = &visits[0];
+    assert!(
+        authorize.starts_with(&format!("{}/{TENANT}/oauth2/v2.0/authorize?", emulator.url())),
+        "{authorize}"
+    );
+    let query = query_of(authorize);
+    let names: Vec<&str> = query.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "client_id", "response_type", "redirect_uri", "scope", "state", "code_challenge",
+            "code_challenge_method", "prompt", "response_mode", "client_info", "login_hint",
+        ]
+    );
+    let param = |name: &str| query.iter().find(|(key, _)| key == name).unwrap().1.clone();
+    assert_eq!(param("client_id"), CLI_CLIENT);
+    assert_eq!(param("response_type"), "code");
+    let redirect_uri = param("redirect_uri");
+    assert!(redirect_uri.starts_with("http://localhost:"), "{redirect_uri}");
+    assert!(redirect_uri["http://localhost:".len()..].parse::<u16>().is_ok(), "{redirect_uri}");
+    assert_eq!(param("scope"), format!("{SCOPE} openid profile offline_access"));
+    assert_eq!(param("state").len(), 22);
+    assert_eq!(param("code_challenge").len(), 43);
+    assert_eq!(param("code_challenge_method"), "S256");
+    assert_eq!(param("prompt"), "select_account");
+    assert_eq!(param("client_info"), "1");
+    assert_eq!(param("login_hint"), USER);
+    // The redirect went back to the listener with the same state.
+    // curl adds the `/` path to the redirect URI when it follows it.
+    assert!(visits[1].starts_with(&format!("{redirect_uri}/?code=")), "{}", visits[1]);
+    assert_eq!(query_of(&visits[1]).iter().find(|(k, _)| k == "state").unwrap().1, param("state"));
+
+    // The code redemption, with the PKCE verifier that the emulator checked.
+    let requests = token_requests(&emulator);
+    assert_eq!(requests.len(), 1);
+    let form = requests[0].form();
+    let names: Vec<&str> = form.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["grant_type", "code", "code_verifier", "client_id", "redirect_uri", "scope", "client_info"]
+    );
+    let field = |name: &str| requests[0].form_value(name).unwrap();
+    assert_eq!(field("grant_type"), "authorization_code");
+    assert_eq!(field("redirect_uri"), redirect_uri);
+    assert_eq!(field("client_id"), CLI_CLIENT);
+    assert_eq!(field("code_verifier").len(), 43);
+    assert_eq!(field("scope"), format!("{SCOPE} openid profile offline_access"));
+    assert_eq!(field("client_info"), "1");
+    assert!(!finished.stderr.contains(&field("code")), "the code was printed");
+
+    // A devicecode run afterwards uses the same account silently: same client.
+    let again = run(sandbox.azauth().args(device_code_args(&emulator, VAULT_SCOPE)));
+    again.assert_code(0);
+    assert!(!again.stderr.contains("To sign in"), "{}", again.stderr);
+    assert_eq!(grants(&emulator), vec!["authorization_code", "refresh_token"]);
+}
+
+#[test]
+fn interactive_wrong_state_rejected() {
+    let emulator = start();
+    let sandbox = Sandbox::new();
+    let browser = browser_script(&sandbox, "s/state=[^&]*/state=forged/");
+    let finished = run(sandbox
+        .azauth()
+        .args(interactive_args(&emulator, SCOPE))
+        .env("BROWSER", &browser));
+    finished.assert_code(1);
+    assert!(
+        finished.stderr.contains(
+            "interactive: failed: the browser's redirect carried a different state than the \
+             sign-in request, so it was rejected as possibly forged; sign in again"
+        ),
+        "{}",
+        finished.stderr
+    );
+    assert!(token_requests(&emulator).is_empty(), "the code was not redeemed");
+    assert!(!cache_file(&sandbox).exists());
+}
+
+#[test]
+fn interactive_without_browser_suggests_devicecode() {
+    let emulator = start();
+    let sandbox = Sandbox::new();
+    let mut args = interactive_args(&emulator, SCOPE);
+    let position = args.iter().position(|arg| arg == "interactive").unwrap();
+    args[position] = "interactive,devicecode".to_string();
+    // No $BROWSER and no display: the chain moves on to devicecode.
+    let finished = run(sandbox.azauth().args(args).arg("-v"));
+    let json = finished.assert_code(0).json();
+    assert_eq!(json["authMethod"], "devicecode");
+    assert!(
+        finished.stderr.contains(
+            "no browser can be opened: $BROWSER is not set and there is no graphical display \
+             (DISPLAY or WAYLAND_DISPLAY). Sign in with devicecode instead"
+        ),
+        "{}",
+        finished.stderr
+    );
+    assert!(requests_to(&emulator, "/authorize").is_empty());
+}
+
+#[test]
+fn interactive_times_out_without_redirect() {
+    let emulator = start();
+    let sandbox = Sandbox::new();
+    let browser = sandbox.write("idle-browser.sh", "#!/bin/sh\nexit 0\n");
+    std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let started = Instant::now();
+    let finished = run(sandbox
+        .azauth()
+        .args(interactive_args(&emulator, SCOPE))
+        .args(["--sign-in-timeout", "2"])
+        .env("BROWSER", &browser));
+    finished.assert_code(1);
+    assert!(started.elapsed() >= Duration::from_secs(2));
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(
+        finished.stderr.contains("interactive: failed: the browser sign-in did not complete: no browser redirect arrived within 2 seconds"),
+        "{}",
+        finished.stderr
+    );
+}

@@ -3,6 +3,7 @@
 mod client_secret;
 mod device_code;
 mod env;
+mod interactive;
 mod sign_in;
 
 use crate::bindings::azauth::credential::types::MethodInfo;
@@ -139,7 +140,10 @@ impl Method {
 
     /// Tells whether this build implements the method.
     pub fn implemented(self) -> bool {
-        matches!(self, Method::Env | Method::ClientSecret | Method::DeviceCode)
+        matches!(
+            self,
+            Method::Env | Method::ClientSecret | Method::DeviceCode | Method::Interactive
+        )
     }
 
     /// Describes the method for `list-methods`.
@@ -158,6 +162,7 @@ impl Method {
             Method::Env => env::plan(settings, env),
             Method::ClientSecret => client_secret::plan(settings, env),
             Method::DeviceCode => device_code::plan(settings),
+            Method::Interactive => interactive::plan(settings),
             // TODO: these methods are recognized so that configurations naming them load;
             // until they are implemented the chain skips them as unavailable.
             other => Err(MethodError::Unavailable(format!(
