@@ -152,11 +152,14 @@ impl<S: Storage> PersistentCache<S> {
     }
 
     /// Returns an access token for the target that is not yet due for refresh at `now`.
-    pub fn access_token(&self, target: &Target, now: u64) -> Option<Token> {
+    ///
+    /// When `account` is a home account ID, only that account's tokens count.
+    pub fn access_token_of(&self, target: &Target, account: Option<&str>, now: u64) -> Option<Token> {
         let data = self.read()?;
         data.access_tokens
             .iter()
             .filter(|entry| entry_matches(entry, target))
+            .filter(|entry| account.is_none_or(|id| entry.home_account_id == id))
             .filter(|entry| now < refresh_point(entry))
             .max_by_key(|entry| entry.expires_on)
             .map(|entry| Token {
@@ -171,7 +174,9 @@ impl<S: Storage> PersistentCache<S> {
     /// Returns the account whose refresh token can serve the target: for
     /// `organizations` or `common` the account used last; for a named tenant an account
     /// whose home tenant it is or that has signed in to it before.
-    pub fn account(&self, target: &Target) -> Option<CachedAccount> {
+    ///
+    /// When `account` is a home account ID, only that account counts.
+    pub fn account_of(&self, target: &Target, account: Option<&str>) -> Option<CachedAccount> {
         let data = self.read()?;
         let any_tenant = matches!(target.tenant, "organizations" | "common");
         data.accounts
@@ -180,6 +185,7 @@ impl<S: Storage> PersistentCache<S> {
                 entry.authority == target.authority
                     && entry.client_id.eq_ignore_ascii_case(target.client_id)
             })
+            .filter(|entry| account.is_none_or(|id| entry.home_account_id == id))
             .filter(|entry| {
                 any_tenant
                     || entry.home_tenant.eq_ignore_ascii_case(target.tenant)
@@ -432,14 +438,14 @@ pub(crate) mod tests {
         let storage = MemoryStorage::default();
         let cache = PersistentCache::new(&storage);
         let target = target("organizations", SCOPE);
-        assert!(cache.access_token(&target, 0).is_none());
-        assert!(cache.account(&target).is_none());
+        assert!(cache.access_token_of(&target, None, 0).is_none());
+        assert!(cache.account_of(&target, None).is_none());
 
         cache.remember(&target, "devicecode", &user_token("ada", "AT-1", "RT-1", 10_000), 100);
-        let token = cache.access_token(&target, 100).unwrap();
+        let token = cache.access_token_of(&target, None, 100).unwrap();
         assert_eq!(token.access_token.expose(), "AT-1");
         assert_eq!(token.expires_on, 10_000);
-        let account = cache.account(&target).unwrap();
+        let account = cache.account_of(&target, None).unwrap();
         assert_eq!(account.refresh_token.expose(), "RT-1");
         assert_eq!(account.username, "ada@contoso.example");
     }
@@ -451,9 +457,9 @@ pub(crate) mod tests {
         let target = target("organizations", SCOPE);
         cache.remember(&target, "devicecode", &user_token("ada", "AT-1", "RT-1", 10_000), 100);
         // Five minutes before expiry the token is due, so the refresh token is used.
-        assert!(cache.access_token(&target, 9_699).is_some());
-        assert!(cache.access_token(&target, 9_700).is_none());
-        assert!(cache.account(&target).is_some());
+        assert!(cache.access_token_of(&target, None, 9_699).is_some());
+        assert!(cache.access_token_of(&target, None, 9_700).is_none());
+        assert!(cache.account_of(&target, None).is_some());
     }
 
     #[test]
@@ -461,16 +467,29 @@ pub(crate) mod tests {
         let storage = MemoryStorage::default();
         let cache = PersistentCache::new(&storage);
         cache.remember(&target(TENANT, SCOPE), "devicecode", &user_token("ada", "AT", "RT", 10_000), 1);
-        assert!(cache.access_token(&target(TENANT, "https://vault.azure.net/.default"), 1).is_none());
-        assert!(cache.access_token(&target("contoso.example", SCOPE), 1).is_none());
+        assert!(cache.access_token_of(&target(TENANT, "https://vault.azure.net/.default"), None, 1).is_none());
+        assert!(cache.access_token_of(&target("contoso.example", SCOPE), None, 1).is_none());
         let other_client = Target { client_id: "aebc6443-996d-45c2-90f0-388ff96faa56", ..target(TENANT, SCOPE) };
-        assert!(cache.access_token(&other_client, 1).is_none());
-        assert!(cache.account(&other_client).is_none());
+        assert!(cache.access_token_of(&other_client, None, 1).is_none());
+        assert!(cache.account_of(&other_client, None).is_none());
         // The refresh token serves another scope in the same tenant, and any tenant
         // when none is named.
-        assert!(cache.account(&target(TENANT, "https://vault.azure.net/.default")).is_some());
-        assert!(cache.account(&target("organizations", SCOPE)).is_some());
-        assert!(cache.account(&target("99999999-0000-0000-0000-000000000000", SCOPE)).is_none());
+        assert!(cache.account_of(&target(TENANT, "https://vault.azure.net/.default"), None).is_some());
+        assert!(cache.account_of(&target("organizations", SCOPE), None).is_some());
+        assert!(cache.account_of(&target("99999999-0000-0000-0000-000000000000", SCOPE), None).is_none());
+    }
+
+    #[test]
+    fn account_filter_picks_named_account() {
+        let storage = MemoryStorage::default();
+        let cache = PersistentCache::new(&storage);
+        let target = target("organizations", SCOPE);
+        cache.remember(&target, "devicecode", &user_token("ada", "AT-A", "RT-A", 10_000), 1);
+        cache.remember(&target, "devicecode", &user_token("bob", "AT-B", "RT-B", 10_000), 2);
+        let ada = format!("ada-oid.{TENANT}");
+        assert_eq!(cache.account_of(&target, Some(&ada)).unwrap().refresh_token.expose(), "RT-A");
+        assert_eq!(cache.access_token_of(&target, Some(&ada), 1).unwrap().access_token.expose(), "AT-A");
+        assert!(cache.account_of(&target, Some("nobody.x")).is_none());
     }
 
     #[test]
@@ -480,12 +499,12 @@ pub(crate) mod tests {
         let target = target("organizations", SCOPE);
         cache.remember(&target, "devicecode", &user_token("ada", "AT-A", "RT-A", 10_000), 1);
         cache.remember(&target, "interactive", &user_token("bob", "AT-B", "RT-B", 10_000), 2);
-        assert_eq!(cache.account(&target).unwrap().username, "bob@contoso.example");
+        assert_eq!(cache.account_of(&target, None).unwrap().username, "bob@contoso.example");
 
         let removed = cache.sign_out(Some("BOB@contoso.example")).unwrap();
         assert_eq!(removed, vec!["bob@contoso.example".to_string()]);
-        assert_eq!(cache.account(&target).unwrap().username, "ada@contoso.example");
-        assert_eq!(cache.access_token(&target, 1).unwrap().access_token.expose(), "AT-A");
+        assert_eq!(cache.account_of(&target, None).unwrap().username, "ada@contoso.example");
+        assert_eq!(cache.access_token_of(&target, None, 1).unwrap().access_token.expose(), "AT-A");
 
         let removed = cache.sign_out(None).unwrap();
         assert_eq!(removed, vec!["ada@contoso.example".to_string()]);
@@ -502,10 +521,10 @@ pub(crate) mod tests {
         cache.remember(&target, "devicecode", &user_token("ada", "AT-2", "RT-2", 20_000), 2);
         let text = storage.partitions.borrow()[PARTITION].clone();
         assert!(!text.contains("RT-1") && !text.contains("AT-1"), "{text}");
-        assert_eq!(cache.account(&target).unwrap().refresh_token.expose(), "RT-2");
-        cache.forget(&cache.account(&target).unwrap().home_account_id);
-        assert!(cache.account(&target).is_none());
-        assert!(cache.access_token(&target, 2).is_none());
+        assert_eq!(cache.account_of(&target, None).unwrap().refresh_token.expose(), "RT-2");
+        cache.forget(&cache.account_of(&target, None).unwrap().home_account_id);
+        assert!(cache.account_of(&target, None).is_none());
+        assert!(cache.access_token_of(&target, None, 2).is_none());
     }
 
     #[test]
@@ -514,10 +533,10 @@ pub(crate) mod tests {
         storage.partitions.borrow_mut().insert(PARTITION.to_string(), "{not json".to_string());
         let cache = PersistentCache::new(&storage);
         let target = target("organizations", SCOPE);
-        assert!(cache.account(&target).is_none());
+        assert!(cache.account_of(&target, None).is_none());
         cache.remember(&target, "devicecode", &user_token("ada", "AT", "RT", 10_000), 1);
-        assert!(cache.account(&target).is_some());
+        assert!(cache.account_of(&target, None).is_some());
         storage.partitions.borrow_mut().insert(PARTITION.to_string(), r#"{"version":99}"#.to_string());
-        assert!(cache.account(&target).is_none());
+        assert!(cache.account_of(&target, None).is_none());
     }
 }

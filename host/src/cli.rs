@@ -204,6 +204,9 @@ async fn get_token(args: GetTokenArgs) -> anyhow::Result<ExitCode> {
     policy.http_timeout = std::time::Duration::from_secs(args.http_timeout);
     // A person may be at the command line; in CI the device code still goes to stderr.
     policy.allow_sign_in();
+    if let Some(home) = std::env::var_os("HOME").map(PathBuf::from).filter(|h| h.is_absolute()) {
+        policy.allow_vscode(&home);
+    }
     match azauth::default_token_cache_dir() {
         Some(dir) if !args.no_cache => {
             policy.allow_token_cache(dir);

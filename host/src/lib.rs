@@ -37,7 +37,7 @@ pub use bindings::azauth::credential::types::{
 pub use config::{CONFIG_NAME, PolicyHints, find as find_config, policy_hints, read as read_config};
 pub use policy::{
     Authority, Cloud, DEFAULT_PROGRAMS, MAX_HTTP_TIMEOUT, MAX_PROCESS_OUTPUT, MAX_PROCESS_TIMEOUT,
-    METHOD_VARIABLES, Policy, Scheme,
+    METHOD_VARIABLES, Policy, Scheme, VSCODE_DIRS,
 };
 pub use process::CHILD_VARIABLES;
 pub use runtime::{COMPONENT_WASM, Runtime, Session};

@@ -65,7 +65,27 @@ pub struct Policy {
     pub allow_sign_in: bool,
     /// Folder of the persistent token cache; `None` disables it.
     pub token_cache_dir: Option<PathBuf>,
+    /// Folders the component may read, each as (host path, path inside the component).
+    /// A folder that does not exist is skipped.
+    pub read_only_dirs: Vec<(PathBuf, String)>,
 }
+
+/// Folders of VS Code's Azure sign-in under the home folder, and where the `vscode`
+/// method finds them inside the component: the Azure Resources extension's folder
+/// (under `.azure`, and `.Azure` for case-sensitive file systems) and VS Code's user
+/// settings.
+pub const VSCODE_DIRS: [(&str, &str); 3] = [
+    (".azure/ms-azuretools.vscode-azureresourcegroups", "/vscode/azure-resources"),
+    (".Azure/ms-azuretools.vscode-azureresourcegroups", "/vscode/azure-resources-upper"),
+    (
+        if cfg!(target_os = "macos") {
+            "Library/Application Support/Code/User"
+        } else {
+            ".config/Code/User"
+        },
+        "/vscode/user",
+    ),
+];
 
 impl Policy {
     /// Creates a policy that grants nothing.
@@ -78,7 +98,19 @@ impl Policy {
             http_timeout: MAX_HTTP_TIMEOUT,
             allow_sign_in: false,
             token_cache_dir: None,
+            read_only_dirs: Vec::new(),
         }
+    }
+
+    /// Grants read access to VS Code's Azure sign-in record and user settings under
+    /// `home` (see [`VSCODE_DIRS`]), and the program `secret-tool`, which reads the
+    /// system keyring, for the `vscode` method.
+    pub fn allow_vscode(&mut self, home: &std::path::Path) -> &mut Policy {
+        for (relative, inside) in VSCODE_DIRS {
+            self.read_only_dirs.push((home.join(relative), inside.to_string()));
+        }
+        self.programs.insert("secret-tool".to_string());
+        self
     }
 
     /// Grants the sign-in methods a person: device code prompts, the browser and a

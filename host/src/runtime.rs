@@ -76,6 +76,12 @@ impl Runtime {
                 wasi.env(name, value);
             }
         }
+        for (host_path, guest_path) in &policy.read_only_dirs {
+            if host_path.is_dir() {
+                wasi.preopened_dir(host_path, guest_path, wasmtime_wasi::FsPerms::ReadOnly)
+                    .with_context(|| format!("granting read access to {}", host_path.display()))?;
+            }
+        }
         let state = HostState {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),

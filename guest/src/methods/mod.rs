@@ -5,6 +5,7 @@ mod device_code;
 mod env;
 mod interactive;
 mod sign_in;
+mod vscode;
 
 use crate::bindings::azauth::credential::types::MethodInfo;
 use crate::cache::CacheKey;
@@ -142,7 +143,11 @@ impl Method {
     pub fn implemented(self) -> bool {
         matches!(
             self,
-            Method::Env | Method::ClientSecret | Method::DeviceCode | Method::Interactive
+            Method::Env
+                | Method::ClientSecret
+                | Method::DeviceCode
+                | Method::Interactive
+                | Method::VsCode
         )
     }
 
@@ -163,6 +168,7 @@ impl Method {
             Method::ClientSecret => client_secret::plan(settings, env),
             Method::DeviceCode => device_code::plan(settings),
             Method::Interactive => interactive::plan(settings),
+            Method::VsCode => vscode::plan(settings),
             // TODO: these methods are recognized so that configurations naming them load;
             // until they are implemented the chain skips them as unavailable.
             other => Err(MethodError::Unavailable(format!(

@@ -88,7 +88,12 @@ impl UserSignIn {
     /// Gets a token without a person, from the host's persistent cache; `None` when a
     /// person must sign in.
     pub fn silent(&self) -> Option<Token> {
-        self.silent_with(&PersistentCache::new(HostStorage))
+        self.silent_with(&PersistentCache::new(HostStorage), None)
+    }
+
+    /// [`silent`](Self::silent) for one account, named by its home account ID.
+    pub fn silent_as(&self, home_account_id: &str) -> Option<Token> {
+        self.silent_with(&PersistentCache::new(HostStorage), Some(home_account_id))
     }
 
     /// Caches what a sign-in returned, for the next run.
@@ -111,14 +116,14 @@ impl UserSignIn {
         }
     }
 
-    fn silent_with<S: Storage>(&self, cache: &PersistentCache<S>) -> Option<Token> {
+    fn silent_with<S: Storage>(&self, cache: &PersistentCache<S>, account: Option<&str>) -> Option<Token> {
         let authority = self.authority.url();
         let target = self.target(&authority);
-        if let Some(token) = cache.access_token(&target, clock::now_unix()) {
+        if let Some(token) = cache.access_token_of(&target, account, clock::now_unix()) {
             log::debug(&format!("{} token served from the persistent cache", self.method));
             return Some(token);
         }
-        let account = cache.account(&target)?;
+        let account = cache.account_of(&target, account)?;
         log::info(&format!(
             "{} redeems the cached refresh token of {} instead of asking for a sign-in",
             self.method, account.username
