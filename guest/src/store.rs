@@ -17,13 +17,13 @@ use crate::entra::{Account, Token, UserToken};
 use crate::log;
 use crate::secret::Secret;
 
-/// Name of the partition that holds the whole cache.
+/// Name of the partition that contains the whole cache.
 pub const PARTITION: &str = "accounts-v1";
 
 /// Version of the JSON format; a document of another version is ignored.
 const FORMAT_VERSION: u32 = 1;
 
-/// Where the cache is kept: the host's store, or memory in tests.
+/// Storage of the cache: the host's store, or memory in tests.
 pub trait Storage {
     /// Reads the partition.
     fn load(&self, partition: &str) -> Result<Option<String>, String>;
@@ -116,7 +116,7 @@ struct AccessTokenEntry {
     refresh_on: Option<u64>,
 }
 
-/// What a cached token was requested for.
+/// Authority, client, tenant and scope of a token request.
 #[derive(Debug, Clone, Copy)]
 pub struct Target<'a> {
     /// Authority URL.
@@ -171,9 +171,9 @@ impl<S: Storage> PersistentCache<S> {
             })
     }
 
-    /// Returns the account whose refresh token can serve the target: for
-    /// `organizations` or `common` the account used last; for a named tenant an account
-    /// whose home tenant it is or that has signed in to it before.
+    /// Returns the account whose refresh token can serve the target. For
+    /// `organizations` or `common` it is the account used last. For a named tenant it is
+    /// an account whose home tenant it is, or that has signed in to it before.
     ///
     /// When `account` is a home account ID, only that account counts.
     pub fn account_of(&self, target: &Target, account: Option<&str>) -> Option<CachedAccount> {
@@ -520,7 +520,8 @@ pub(crate) mod tests {
         cache.remember(&target, "devicecode", &user_token("ada", "AT-1", "RT-1", 10_000), 1);
         cache.remember(&target, "devicecode", &user_token("ada", "AT-2", "RT-2", 20_000), 2);
         let text = storage.partitions.borrow()[PARTITION].clone();
-        assert!(!text.contains("RT-1") && !text.contains("AT-1"), "{text}");
+        assert!(!text.contains("RT-1"), "{text}");
+        assert!(!text.contains("AT-1"), "{text}");
         assert_eq!(cache.account_of(&target, None).unwrap().refresh_token.expose(), "RT-2");
         cache.forget(&cache.account_of(&target, None).unwrap().home_account_id);
         assert!(cache.account_of(&target, None).is_none());

@@ -95,7 +95,7 @@ struct GetTokenArgs {
     /// User name to suggest on the browser sign-in page (interactive).
     #[arg(long)]
     login_hint: Option<String>,
-    /// Longest wait for a person to sign in (devicecode, interactive), in seconds.
+    /// Maximum wait for a person to sign in (devicecode, interactive), in seconds.
     /// Default: until the device code expires; 300 for interactive.
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=3600))]
     sign_in_timeout: Option<u32>,
@@ -157,7 +157,7 @@ async fn logout(args: LogoutArgs) -> anyhow::Result<ExitCode> {
     };
     match (removed.is_empty(), &args.username) {
         (true, Some(username)) => eprintln!("azauth: no cached sign-in of {username} was found"),
-        (true, None) => eprintln!("azauth: the token cache holds no sign-ins"),
+        (true, None) => eprintln!("azauth: the token cache contains no sign-ins"),
         (false, _) => {
             for username in &removed {
                 eprintln!("azauth: signed out {username}");

@@ -120,7 +120,7 @@ impl Policy {
         self
     }
 
-    /// Grants a persistent token cache in `dir`, which holds refresh tokens.
+    /// Grants a persistent token cache in `dir`, which will contain refresh tokens.
     pub fn allow_token_cache(&mut self, dir: PathBuf) -> &mut Policy {
         self.token_cache_dir = Some(dir);
         self

@@ -87,7 +87,7 @@ impl user::Host for HostState {
 
     async fn open_browser(&mut self, url: String) -> Result<(), String> {
         let user = self.user.as_ref().ok_or(NO_SIGN_IN)?;
-        // The URL holds no secret: the PKCE challenge and state are safe to log.
+        // The URL contains no secret: the PKCE challenge and state are safe to log.
         tracing::debug!(%url, "opening the browser");
         user.open_browser(&url)
     }

@@ -2,7 +2,7 @@
 //!
 //! Each partition is one file, `<folder>/<partition>.json`, readable and writable by the
 //! user alone (mode 0600) in a folder that only the user can open (mode 0700). Every
-//! operation holds an exclusive `flock` on `<folder>/<partition>.lock`, and a save writes
+//! operation takes an exclusive `flock` on `<folder>/<partition>.lock`, and a save writes
 //! a temporary file in the same folder and renames it over the old one, so concurrent
 //! `azauth` processes never see a half-written file.
 
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 /// Largest partition read; the cache of a handful of accounts is a few KiB.
 const MAX_PARTITION_BYTES: u64 = 4 * 1024 * 1024;
 
-/// Longest wait for another process's lock on a partition.
+/// Maximum wait for another process's lock on a partition.
 const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Returns the default folder of the token cache: `$XDG_CACHE_HOME/azauth`, else
@@ -44,8 +44,8 @@ impl FileTokenStore {
         FileTokenStore { dir }
     }
 
-    /// Reads a partition. Refuses a file that other users can read or write, because it
-    /// holds refresh tokens.
+    /// Reads a partition. Rejects a file that other users can read or write, because it
+    /// contains refresh tokens.
     pub fn load(&self, partition: &str) -> Result<Option<String>, String> {
         let path = self.file(partition)?;
         if !self.dir.exists() {
@@ -111,7 +111,8 @@ impl FileTokenStore {
         }
     }
 
-    /// The file of a partition. Names are checked so that none can leave the folder.
+    /// Returns the file of a partition, after checking that the name cannot leave the
+    /// folder.
     fn file(&self, partition: &str) -> Result<PathBuf, String> {
         let valid = !partition.is_empty()
             && partition.len() <= 64

@@ -2,8 +2,8 @@
 //! listener of the sign-in methods.
 //!
 //! How a prompt reaches a person is the embedding host's choice, through
-//! [`UserInterface`]. [`NoUser`] is for hosts with nobody to ask, and
-//! [`TerminalUser`] writes to stderr, with a countdown on a terminal.
+//! [`UserInterface`]. [`NoUser`] is for hosts without a person, and [`TerminalUser`]
+//! writes to stderr, with a countdown on a terminal.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::sync::Mutex;
@@ -14,16 +14,16 @@ use tokio::net::{TcpListener, TcpStream};
 
 pub use crate::bindings::azauth::credential::user::DeviceCodePrompt;
 
-/// How the sign-in methods reach a person.
+/// Interface through which the sign-in methods reach a person.
 ///
 /// Called from inside the component's call on the async runtime: implementations must
 /// not block for long.
 pub trait UserInterface: Send + Sync {
     /// Shows the device code prompt until [`end_device_code`](Self::end_device_code).
-    /// An error means nobody can be shown it; the method is then unavailable.
+    /// An error means no person can be shown it, so the method is unavailable.
     fn show_device_code(&self, prompt: &DeviceCodePrompt) -> Result<(), String>;
 
-    /// Ends the prompt; `signed_in` tells whether the sign-in succeeded.
+    /// Ends the prompt. `signed_in` is true when the sign-in succeeded.
     fn end_device_code(&self, signed_in: bool);
 
     /// Opens a URL in the person's browser. An error means no browser can be opened.
@@ -62,7 +62,10 @@ impl UserInterface for TerminalUser {
     fn show_device_code(&self, prompt: &DeviceCodePrompt) -> Result<(), String> {
         let now = unix_now();
         let minutes = prompt.expires_on.saturating_sub(now).div_ceil(60);
-        eprintln!("{}", prompt.message);
+        // The text comes from the identity provider: control characters could move the
+        // cursor or rewrite the terminal, so they are dropped.
+        let message: String = prompt.message.chars().filter(|c| !c.is_control()).collect();
+        eprintln!("{message}");
         if !std::io::stderr().is_terminal() {
             eprintln!("The code expires in {minutes} minutes. Waiting for the sign-in...");
             return Ok(());
@@ -218,7 +221,7 @@ pub(crate) async fn wait(listener: TcpListener, timeout: Duration) -> Result<Str
     }
 }
 
-/// Reads one request and answers it. Returns `None` for a request that is not the
+/// Reads one request and responds to it. Returns `None` for a request that is not the
 /// redirect (a favicon).
 async fn read_redirect(mut stream: TcpStream) -> Result<Option<String>, String> {
     let mut buffer = Vec::new();

@@ -334,7 +334,7 @@ fn logout_removes_accounts() {
     assert_eq!(all.stderr, format!("azauth: signed out {USER}\n"));
     assert!(!cache_file(&sandbox).exists());
     let empty = run(sandbox.azauth().args(["logout"]));
-    assert_eq!(empty.stderr, "azauth: the token cache holds no sign-ins\n");
+    assert_eq!(empty.stderr, "azauth: the token cache contains no sign-ins\n");
 }
 
 #[test]

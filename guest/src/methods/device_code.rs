@@ -31,10 +31,10 @@ const DEFAULT_INTERVAL_SECS: u64 = 5;
 /// Lifetime of a code when the response names none, in seconds, as MSAL assumes.
 const DEFAULT_EXPIRES_IN_SECS: u64 = 1800;
 
-/// What RFC 8628 section 3.5 adds to the interval after each `slow_down`, in seconds.
+/// Increase of the interval after each `slow_down` (RFC 8628 section 3.5), in seconds.
 const SLOW_DOWN_STEP_SECS: u64 = 5;
 
-/// Longest interval accepted from the server, in seconds, so that a wrong value cannot
+/// Maximum interval accepted from the server, in seconds, so that a wrong value cannot
 /// stall the wait far beyond the code's life.
 const MAX_INTERVAL_SECS: u64 = 60;
 
@@ -49,7 +49,7 @@ pub(super) fn plan(settings: &Settings) -> Result<Box<dyn Plan>, MethodError> {
 #[derive(Debug)]
 struct DeviceCodePlan {
     sign_in: UserSignIn,
-    /// Longest wait for the person, in seconds; `None` waits until the code expires.
+    /// Maximum wait for the person, in seconds. `None` waits until the code expires.
     timeout_secs: Option<u64>,
 }
 
@@ -207,14 +207,14 @@ fn describe_error_body(status: u16, body: &[u8]) -> String {
     }
 }
 
-/// The answer to one poll.
+/// The response to one poll.
 #[derive(Debug)]
 enum PollAnswer {
     /// The person signed in.
     Token(UserToken),
     /// An OAuth error response.
     Error { status: u16, error: EntraError },
-    /// No answer could be read; the message says why.
+    /// No response could be read, for the reason in the message.
     Failed(String),
 }
 
@@ -254,7 +254,7 @@ struct Schedule {
 /// Waits the interval before each poll, so the first poll comes one interval after the
 /// prompt. `authorization_pending` keeps the interval and `slow_down` adds
 /// [`SLOW_DOWN_STEP_SECS`]. The wait ends at the earlier of the code's expiry and the
-/// timeout; the last wait is shortened to end there, and one last poll is sent then.
+/// timeout. The last wait is shortened to end there, and one last poll is sent then.
 fn wait_for_sign_in(
     clock: &dyn Clock,
     schedule: &Schedule,
@@ -399,7 +399,7 @@ mod tests {
         })
     }
 
-    /// Runs the loop over scripted answers; returns the result, the sleeps and the polls.
+    /// Runs the loop over scripted responses and returns the result, sleeps and polls.
     fn run(
         schedule: Schedule,
         answers: Vec<PollAnswer>,

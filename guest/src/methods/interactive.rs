@@ -101,8 +101,8 @@ impl InteractivePlan {
 
     /// Builds `{authority}/{tenant}/oauth2/v2.0/authorize?...` with MSAL's parameters.
     ///
-    /// NOTE: azure-identity 1.27 asks for `response_mode=form_post`; this sends `query`,
-    /// the default of azure-identity 1.19, so the code arrives in the redirect's URL.
+    /// NOTE: azure-identity 1.27 requests `response_mode=form_post`, but this sends
+    /// `query`, the default of azure-identity 1.19, so the code arrives in the redirect's URL.
     /// The host's listener accepts both. No `nonce` is sent, because the ID token is
     /// used only to name the account, and PKCE with `state` binds the code to this run.
     fn authorize_url(&self, redirect_uri: &str, verifier: &Secret, state: &str) -> Result<String, MethodError> {

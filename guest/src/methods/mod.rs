@@ -127,7 +127,11 @@ impl Method {
             Method::Cli => "the Azure CLI (az) on PATH, signed in with `az login`",
             Method::Msi => "a managed identity endpoint: Azure VM, App Service, Arc, Cloud Shell or Azure ML",
             Method::DeviceCode => "a person who can open a URL and enter a code",
-            Method::VsCode => "a sign-in of the Azure Resources extension of VS Code",
+            Method::VsCode => {
+                "a VS Code Azure sign-in: the Azure Account extension's refresh token in the \
+                 system keyring (read with secret-tool), or the Azure Resources extension's \
+                 authRecord.json with a matching azauth sign-in for VS Code's client"
+            }
             Method::PowerShell => "PowerShell (pwsh) with Az.Accounts, signed in with Connect-AzAccount",
             Method::ClientSecret => {
                 "client ID, tenant ID and client secret from --client-id, --tenant-id and \

@@ -21,7 +21,7 @@ pub const DEVELOPER_CLIENT_ID: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 /// Tenant for user sign-in when none is configured: any work or school account.
 pub const DEFAULT_TENANT: &str = "organizations";
 
-/// Where a user sign-in goes, and for what.
+/// Authority, tenant, client and scope of a user sign-in.
 #[derive(Debug, Clone)]
 pub struct UserSignIn {
     /// Canonical name of the method.
@@ -60,7 +60,7 @@ impl UserSignIn {
         })
     }
 
-    /// The token endpoint and client.
+    /// Returns the token endpoint and client.
     pub fn endpoint(&self) -> Endpoint<'_> {
         Endpoint {
             authority: &self.authority,
@@ -74,7 +74,7 @@ impl UserSignIn {
         format!("{}/{}/oauth2/v2.0/{name}", self.authority.url(), self.tenant)
     }
 
-    /// The key of the in-memory cache.
+    /// Returns the key of the in-memory cache.
     pub fn cache_key(&self) -> CacheKey {
         CacheKey {
             method: self.method,

@@ -5,7 +5,7 @@
 //!    `~/.azure/ms-azuretools.vscode-azureresourcegroups/authRecord.json` (or under
 //!    `~/.Azure`). The extension keeps the tokens themselves in the operating system's
 //!    broker (WAM on Windows), which a component cannot reach, so the record serves only
-//!    when this component's own persistent cache holds a sign-in of the same account
+//!    when this component's own persistent cache contains a sign-in of the same account
 //!    for VS Code's client ID.
 //! 2. Up to azure-identity 1.23: the Azure Account extension's refresh token in the
 //!    system keyring (service `VS Code Azure`, account = the cloud name), redeemed with
@@ -33,11 +33,11 @@ use crate::{log, validate};
 /// VS Code's public client ID.
 pub const VS_CODE_CLIENT_ID: &str = "aebc6443-996d-45c2-90f0-388ff96faa56";
 
-/// Folders the host grants, as the component sees them: the Azure Resources
-/// extension's folder under `~/.azure` and `~/.Azure`, and VS Code's user settings.
+/// Paths inside the component of the Azure Resources extension's folder under
+/// `~/.azure` and under `~/.Azure`, which the host grants read-only.
 pub const AUTH_RECORD_DIRS: [&str; 2] = ["/vscode/azure-resources", "/vscode/azure-resources-upper"];
 
-/// VS Code's user settings folder, as the component sees it.
+/// Path inside the component of VS Code's user settings folder.
 pub const USER_SETTINGS_DIR: &str = "/vscode/user";
 
 /// Largest authentication record read, as azure-identity limits it.
@@ -77,7 +77,7 @@ struct AuthRecord {
     authority: String,
 }
 
-/// Where the keyring's refresh token is redeemed, or why it cannot be.
+/// Sign-in target of the keyring's refresh token, or the reason it has none.
 #[derive(Debug)]
 struct KeyringTarget {
     /// The cloud name of VS Code's `azure.cloud`, the keyring account.
@@ -326,9 +326,9 @@ fn strip_jsonc(text: &str) -> String {
     out
 }
 
-/// Resolves the cloud and tenant of the keyring's token as azure-identity 1.23 did:
-/// authority from the explicit authority host, else from `azure.cloud` (default
-/// `AzureCloud`); tenant from the options, else `azure.tenant`, else `organizations`.
+/// Resolves the cloud and tenant of the keyring's token as azure-identity 1.23 did.
+/// The authority is the explicit authority host, else that of `azure.cloud` (default
+/// `AzureCloud`). The tenant is the option's, else `azure.tenant`, else `organizations`.
 fn keyring_target(settings: &Settings, vscode: &VsCodeSettings) -> KeyringTarget {
     let cloud_name = vscode.cloud.clone().unwrap_or_else(|| "AzureCloud".to_string());
     let authority = if settings.authority_explicit {
@@ -394,7 +394,7 @@ fn read_keyring(cloud_name: &str) -> Result<Secret, String> {
              (service {KEYRING_SERVICE:?})"
         )),
         code => {
-            // secret-tool's stderr names the D-Bus or keyring problem and holds no secret.
+            // secret-tool's stderr names the D-Bus or keyring problem and contains no secret.
             let stderr = String::from_utf8_lossy(&completed.stderr);
             Err(format!(
                 "reading the system keyring failed (secret-tool exit code {code:?}): {}",
