@@ -511,6 +511,48 @@ mod tests {
     }
 
     #[test]
+    fn cloud_and_tenant_choose_endpoint() {
+        use crate::bindings::azauth::credential::types::{ConfigSource, TokenOptions};
+
+        let tenant = "11111111-2222-3333-4444-555555555555";
+        for (cloud, host) in [
+            ("usgov", "login.microsoftonline.us"),
+            ("gov", "login.microsoftonline.us"),
+            ("China", "login.chinacloudapi.cn"),
+            ("AzureUSGovernment", "login.microsoftonline.us"),
+            ("public", "login.microsoftonline.com"),
+        ] {
+            let options = TokenOptions {
+                config: Some(ConfigSource {
+                    path: "msticpyconfig.yaml".to_string(),
+                    text: format!(
+                        "Azure:\n  cloud: {cloud}\n  auth_methods: [devicecode]\n  tenant_id: {tenant}\n"
+                    ),
+                }),
+                ..TokenOptions::default()
+            };
+            let settings =
+                crate::settings::resolve(&[], "https://management.azure.com/.default", options).unwrap();
+            let sign_in = UserSignIn::from_settings("devicecode", &settings).unwrap();
+            assert_eq!(
+                sign_in.endpoint_url("devicecode"),
+                format!("https://{host}/{tenant}/oauth2/v2.0/devicecode"),
+                "{cloud}"
+            );
+            assert_eq!(sign_in.client_id, super::super::sign_in::DEVELOPER_CLIENT_ID);
+        }
+        // With no tenant anywhere, any work or school account may sign in.
+        let settings = crate::settings::resolve(
+            &[],
+            "https://management.azure.com/.default",
+            TokenOptions::default(),
+        )
+        .unwrap();
+        let sign_in = UserSignIn::from_settings("devicecode", &settings).unwrap();
+        assert_eq!(sign_in.tenant, "organizations");
+    }
+
+    #[test]
     fn authorization_response_accepts_strings_and_hides_device_code() {
         let text = r#"{"device_code":"FAKE-DC","user_code":"FAKE-UC","verification_uri":"https://microsoft.com/devicelogin","expires_in":"900","interval":5,"message":"fake prompt"}"#;
         let authorization: DeviceAuthorization = serde_json::from_str(text).unwrap();
