@@ -49,6 +49,9 @@ struct LogoutArgs {
     /// Remove only this account (user name, such as user@contoso.com); default: all.
     #[arg(long)]
     username: Option<String>,
+    /// Where the token cache is kept.
+    #[arg(long, value_enum, default_value_t = TokenCacheKind::Auto)]
+    token_cache: TokenCacheKind,
     /// More log output on stderr; repeat for more detail. RUST_LOG overrides it.
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -102,12 +105,53 @@ struct GetTokenArgs {
     /// Neither read nor write the persistent token cache for this run.
     #[arg(long)]
     no_cache: bool,
+    /// Where the persistent token cache is kept.
+    #[arg(long, value_enum, default_value_t = TokenCacheKind::Auto)]
+    token_cache: TokenCacheKind,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
     output: OutputFormat,
     /// More log output on stderr; repeat for more detail. RUST_LOG overrides it.
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
+}
+
+/// Where the persistent token cache is kept.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum TokenCacheKind {
+    /// The system keyring when a Secret Service answers on the session bus, else a file.
+    Auto,
+    /// A file, mode 0600, under $XDG_CACHE_HOME/azauth (default ~/.cache/azauth).
+    File,
+    /// The system keyring (Secret Service, through secret-tool); an error when absent.
+    Keyring,
+}
+
+/// Grants the persistent token cache of the chosen kind; none when the cache folder is
+/// unknown.
+async fn grant_token_cache(policy: &mut Policy, kind: TokenCacheKind) -> anyhow::Result<()> {
+    let Some(dir) = azauth::default_token_cache_dir() else {
+        tracing::debug!("no HOME or XDG_CACHE_HOME, so no persistent token cache");
+        return Ok(());
+    };
+    let in_keyring = match kind {
+        TokenCacheKind::File => false,
+        TokenCacheKind::Auto => azauth::KeyringTokenStore::available().await,
+        TokenCacheKind::Keyring => {
+            if !azauth::KeyringTokenStore::available().await {
+                bail!(
+                    "--token-cache keyring: no Secret Service answers on the session bus; \
+                     install secret-tool (libsecret) and run in a desktop session, or use \
+                     --token-cache file"
+                );
+            }
+            true
+        }
+    };
+    tracing::debug!(dir = %dir.display(), in_keyring, "persistent token cache");
+    policy.allow_token_cache(dir);
+    policy.token_cache_in_keyring = in_keyring;
+    Ok(())
 }
 
 /// Output format of `get-token`.
@@ -144,16 +188,16 @@ async fn list_methods() -> anyhow::Result<ExitCode> {
 }
 
 async fn logout(args: LogoutArgs) -> anyhow::Result<ExitCode> {
-    let Some(dir) = azauth::default_token_cache_dir() else {
+    if azauth::default_token_cache_dir().is_none() {
         bail!("the token cache folder is unknown: set HOME or XDG_CACHE_HOME");
-    };
+    }
     let mut policy = Policy::new();
-    policy.allow_token_cache(dir.clone());
+    grant_token_cache(&mut policy, args.token_cache).await?;
     let runtime = Runtime::new()?;
     let mut session = runtime.session(&policy).await?;
     let removed = match session.sign_out(args.username.as_deref()).await? {
         Ok(removed) => removed,
-        Err(message) => bail!("removing accounts from {} failed: {message}", dir.display()),
+        Err(message) => bail!("removing accounts from the token cache failed: {message}"),
     };
     match (removed.is_empty(), &args.username) {
         (true, Some(username)) => eprintln!("azauth: no cached sign-in of {username} was found"),
@@ -207,12 +251,10 @@ async fn get_token(args: GetTokenArgs) -> anyhow::Result<ExitCode> {
     if let Some(home) = std::env::var_os("HOME").map(PathBuf::from).filter(|h| h.is_absolute()) {
         policy.allow_vscode(&home);
     }
-    match azauth::default_token_cache_dir() {
-        Some(dir) if !args.no_cache => {
-            policy.allow_token_cache(dir);
-        }
-        Some(_) => tracing::debug!("--no-cache: the persistent token cache is off"),
-        None => tracing::debug!("no HOME or XDG_CACHE_HOME, so no persistent token cache"),
+    if args.no_cache {
+        tracing::debug!("--no-cache: the persistent token cache is off");
+    } else {
+        grant_token_cache(&mut policy, args.token_cache).await?;
     }
 
     let runtime = Runtime::new()?;

@@ -24,6 +24,7 @@
 mod bindings;
 mod config;
 mod engine_config;
+mod keyring_store;
 mod policy;
 mod process;
 mod runtime;
@@ -41,6 +42,7 @@ pub use policy::{
 };
 pub use process::CHILD_VARIABLES;
 pub use runtime::{COMPONENT_WASM, Runtime, Session};
+pub use keyring_store::KeyringTokenStore;
 pub use token_store::{FileTokenStore, default_token_cache_dir};
 pub use user::{DeviceCodePrompt, NoUser, TerminalUser, UserInterface};
 

@@ -65,6 +65,9 @@ pub struct Policy {
     pub allow_sign_in: bool,
     /// Folder of the persistent token cache; `None` disables it.
     pub token_cache_dir: Option<PathBuf>,
+    /// Whether the cache's data goes to the system keyring (Secret Service), with only
+    /// lock files in [`token_cache_dir`](Self::token_cache_dir).
+    pub token_cache_in_keyring: bool,
     /// Folders the component may read, each as (host path, path inside the component).
     /// A folder that does not exist is skipped.
     pub read_only_dirs: Vec<(PathBuf, String)>,
@@ -98,6 +101,7 @@ impl Policy {
             http_timeout: MAX_HTTP_TIMEOUT,
             allow_sign_in: false,
             token_cache_dir: None,
+            token_cache_in_keyring: false,
             read_only_dirs: Vec::new(),
         }
     }

@@ -12,7 +12,8 @@ use crate::bindings::{CredentialHost, CredentialHostPre};
 use crate::bindings::azauth::credential::types::{AccessToken, AuthError, MethodInfo, TokenOptions};
 use crate::engine_config::engine_config;
 use crate::policy::Policy;
-use crate::state::{HostState, PolicyHooks};
+use crate::keyring_store::KeyringTokenStore;
+use crate::state::{HostState, PolicyHooks, TokenStoreBackend};
 use crate::token_store::FileTokenStore;
 use crate::user::{NoUser, UserInterface};
 
@@ -92,7 +93,13 @@ impl Runtime {
             programs: policy.programs.clone(),
             user: policy.allow_sign_in.then_some(user),
             listeners: Default::default(),
-            token_store: policy.token_cache_dir.clone().map(FileTokenStore::new),
+            token_store: policy.token_cache_dir.clone().map(|dir| {
+                if policy.token_cache_in_keyring {
+                    TokenStoreBackend::Keyring(KeyringTokenStore::new(dir))
+                } else {
+                    TokenStoreBackend::File(FileTokenStore::new(dir))
+                }
+            }),
         };
         let mut store = Store::new(&self.engine, state);
         let bindings = self

@@ -15,6 +15,7 @@ use wasmtime_wasi_http::{
 
 use crate::bindings::azauth::credential::{logging, process, token_store, types, user};
 use crate::policy::Policy;
+use crate::keyring_store::KeyringTokenStore;
 use crate::token_store::FileTokenStore;
 use crate::user::UserInterface;
 
@@ -30,7 +31,15 @@ pub struct HostState {
     /// Redirect listeners opened by `listen-redirect`, by port.
     pub(crate) listeners: HashMap<u16, tokio::net::TcpListener>,
     /// The persistent token cache; `None` when the policy grants none.
-    pub(crate) token_store: Option<FileTokenStore>,
+    pub(crate) token_store: Option<TokenStoreBackend>,
+}
+
+/// Where the persistent token cache is kept.
+pub(crate) enum TokenStoreBackend {
+    /// A private file per partition.
+    File(FileTokenStore),
+    /// A system keyring item per partition.
+    Keyring(KeyringTokenStore),
 }
 
 /// The error of every `user` import when the policy grants no sign-in.
@@ -116,18 +125,25 @@ impl user::Host for HostState {
 
 impl token_store::Host for HostState {
     async fn load(&mut self, partition: String) -> Result<Option<String>, String> {
-        self.token_store.as_ref().ok_or(NO_TOKEN_CACHE)?.load(&partition)
+        match self.token_store.as_ref().ok_or(NO_TOKEN_CACHE)? {
+            TokenStoreBackend::File(store) => store.load(&partition),
+            TokenStoreBackend::Keyring(store) => store.load(&partition).await,
+        }
     }
 
     async fn save(&mut self, partition: String, data: String) -> Result<(), String> {
-        let store = self.token_store.as_ref().ok_or(NO_TOKEN_CACHE)?;
-        store.save(&partition, &data).inspect_err(|error| {
-            tracing::warn!("saving the token cache failed: {error}");
-        })
+        let result = match self.token_store.as_ref().ok_or(NO_TOKEN_CACHE)? {
+            TokenStoreBackend::File(store) => store.save(&partition, &data),
+            TokenStoreBackend::Keyring(store) => store.save(&partition, &data).await,
+        };
+        result.inspect_err(|error| tracing::warn!("saving the token cache failed: {error}"))
     }
 
     async fn remove(&mut self, partition: String) -> Result<(), String> {
-        self.token_store.as_ref().ok_or(NO_TOKEN_CACHE)?.remove(&partition)
+        match self.token_store.as_ref().ok_or(NO_TOKEN_CACHE)? {
+            TokenStoreBackend::File(store) => store.remove(&partition),
+            TokenStoreBackend::Keyring(store) => store.remove(&partition).await,
+        }
     }
 }
 

@@ -113,7 +113,7 @@ impl FileTokenStore {
 
     /// Returns the file of a partition, after checking that the name cannot leave the
     /// folder.
-    fn file(&self, partition: &str) -> Result<PathBuf, String> {
+    pub(crate) fn file(&self, partition: &str) -> Result<PathBuf, String> {
         let valid = !partition.is_empty()
             && partition.len() <= 64
             && partition
@@ -130,7 +130,7 @@ impl FileTokenStore {
 
     /// Creates the folder with mode 0700, and refuses an existing one that other users
     /// can open.
-    fn create_dir(&self) -> Result<(), String> {
+    pub(crate) fn create_dir(&self) -> Result<(), String> {
         match fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.dir) {
             Ok(()) => {}
             Err(error) => {
@@ -145,7 +145,7 @@ impl FileTokenStore {
     }
 
     /// Takes the partition's lock, waiting up to [`LOCK_TIMEOUT`] for another process.
-    fn lock(&self, partition: &str) -> Result<File, String> {
+    pub(crate) fn lock(&self, partition: &str) -> Result<File, String> {
         let path = self.dir.join(format!("{partition}.lock"));
         let file = OpenOptions::new()
             .write(true)

@@ -654,3 +654,54 @@ fn interactive_times_out_without_redirect() {
         finished.stderr
     );
 }
+
+#[test]
+fn token_cache_in_real_keyring() {
+    if !secret_service_installed("token_cache_in_real_keyring") {
+        return;
+    }
+    let emulator = start();
+    let sandbox = Sandbox::new();
+    let args = device_code_args(&emulator, SCOPE).join(" ");
+    let vault_args = device_code_args(&emulator, VAULT_SCOPE).join(" ");
+    // Sign in, reuse silently, read the item, log out, and look for the item again.
+    let script = format!(
+        "\"$AZAUTH\" {args} --token-cache keyring > first.json 2> first.err || exit 91\n\
+         \"$AZAUTH\" {vault_args} --token-cache keyring > second.json 2> second.err || exit 92\n\
+         secret-tool lookup service azauth partition accounts-v1 > item.json || exit 93\n\
+         \"$AZAUTH\" logout --token-cache keyring 2> logout.err || exit 94\n\
+         secret-tool lookup service azauth partition accounts-v1 > after.json\n\
+         echo \"after=$?\"\n"
+    );
+    let finished = run_in_keyring_session(&sandbox, "", &script);
+    let read = |name: &str| std::fs::read_to_string(sandbox.path().join(name)).unwrap_or_default();
+    assert_eq!(finished.code, Some(0), "{finished:#?}\n{}\n{}", read("first.err"), read("second.err"));
+    assert_eq!(finished.stdout.trim(), "after=1");
+
+    assert!(read("first.err").contains("To sign in"), "{}", read("first.err"));
+    assert!(!read("second.err").contains("To sign in"), "{}", read("second.err"));
+    assert_eq!(grants(&emulator), vec![DEVICE_GRANT, "refresh_token"]);
+    let item: serde_json::Value = serde_json::from_str(&read("item.json")).unwrap();
+    assert_eq!(item["accounts"][0]["username"], USER);
+    assert_eq!(read("logout.err"), format!("azauth: signed out {USER}\n"));
+    assert_eq!(read("after.json"), "");
+    // Only the lock file is on disk; the tokens stayed in the keyring.
+    assert!(!cache_file(&sandbox).exists());
+}
+
+#[test]
+fn keyring_cache_without_secret_service_is_an_error() {
+    let emulator = start();
+    let sandbox = Sandbox::new();
+    let finished = run(sandbox
+        .azauth()
+        .args(device_code_args(&emulator, SCOPE))
+        .args(["--token-cache", "keyring"]));
+    finished.assert_code(2);
+    assert!(
+        finished.stderr.contains("--token-cache keyring: no Secret Service answers on the session bus"),
+        "{}",
+        finished.stderr
+    );
+    assert!(emulator.requests().is_empty());
+}

@@ -5,8 +5,6 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::PathBuf;
-use std::process::Command;
 
 use common::*;
 
@@ -211,45 +209,9 @@ fn auth_record_uses_cached_sign_in() {
     assert!(finished.stderr.contains("sign-in record is invalid: clientId"), "{}", finished.stderr);
 }
 
-fn on_path(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join(program))
-            .find(|candidate| candidate.is_file())
-    })
-}
-
-/// Runs `azauth` in a private D-Bus session with a fresh gnome-keyring that holds
-/// `secret` as the Azure Account extension's refresh token.
-fn run_with_secret_service(sandbox: &Sandbox, secret: &str, args: &[String]) -> Finished {
-    let runtime_dir = sandbox.path().join("run");
-    std::fs::create_dir_all(&runtime_dir).unwrap();
-    std::fs::set_permissions(&runtime_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let script = "printf 'fake-keyring-password' | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1\n\
-                  printf '%s' \"$AZAUTH_TEST_SECRET\" | secret-tool store --label='VS Code Azure' service 'VS Code Azure' account AzureCloud || exit 97\n\
-                  unset AZAUTH_TEST_SECRET\n\
-                  exec \"$@\"";
-    let mut command = Command::new("dbus-run-session");
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", sandbox.path())
-        .env("TZ", "UTC")
-        .env("XDG_RUNTIME_DIR", &runtime_dir)
-        .env("AZAUTH_TEST_SECRET", secret)
-        .current_dir(sandbox.path())
-        .stdin(std::process::Stdio::null())
-        .args(["--", "sh", "-c", script, "sh"])
-        .arg(env!("CARGO_BIN_EXE_azauth"))
-        .args(args);
-    run(&mut command)
-}
-
 #[test]
 fn real_secret_service_keyring() {
-    let tools = ["dbus-run-session", "gnome-keyring-daemon", "secret-tool"];
-    if let Some(missing) = tools.iter().find(|tool| on_path(tool).is_none()) {
-        eprintln!("real_secret_service_keyring skipped: {missing} is not installed");
+    if !secret_service_installed("real_secret_service_keyring") {
         return;
     }
     let emulator = start();
@@ -257,7 +219,13 @@ fn real_secret_service_keyring() {
     let sandbox = Sandbox::new();
     write_settings(&sandbox);
     emulator.clear_requests();
-    let finished = run_with_secret_service(&sandbox, &refresh_token, &vscode_args(&emulator, "vscode", SCOPE));
+    let args = vscode_args(&emulator, "vscode", SCOPE).join(" ");
+    let script = format!(
+        "printf '%s' \"$SECRET\" | secret-tool store --label='VS Code Azure' service 'VS Code Azure' account AzureCloud || exit 97\n\
+         unset SECRET\n\
+         exec \"$AZAUTH\" {args}"
+    );
+    let finished = run_in_keyring_session(&sandbox, &refresh_token, &script);
     let json = finished.assert_code(0).json();
     assert_eq!(json["authMethod"], "vscode");
     let requests = token_requests(&emulator);
