@@ -207,7 +207,9 @@ impl<S: Storage> PersistentCache<S> {
             log::debug("the token response named no account, so nothing is cached on disk");
             return;
         };
-        let mut data = self.read().unwrap_or_else(|| CacheData {
+        let loaded = self.read_checked();
+        let store_readable = loaded.is_ok();
+        let mut data = loaded.ok().flatten().unwrap_or_else(|| CacheData {
             version: FORMAT_VERSION,
             ..CacheData::default()
         });
@@ -230,15 +232,15 @@ impl<S: Storage> PersistentCache<S> {
             expires_on: token.expires_on,
             refresh_on: token.refresh_on,
         });
-        self.write(&data);
+        self.write(&data, store_readable);
     }
 
     /// Removes an account and its access tokens, after its refresh token was rejected.
     pub fn forget(&self, home_account_id: &str) {
-        let Some(mut data) = self.read() else { return };
+        let Ok(Some(mut data)) = self.read_checked() else { return };
         data.accounts.retain(|entry| entry.home_account_id != home_account_id);
         data.access_tokens.retain(|entry| entry.home_account_id != home_account_id);
-        self.write(&data);
+        self.write(&data, true);
     }
 
     /// Removes every account, or those whose user name equals `username` (ignoring
@@ -275,19 +277,32 @@ impl<S: Storage> PersistentCache<S> {
     /// Reads the document. A store error or an unreadable document counts as empty,
     /// and is logged: the cache is an optimisation, never a reason to fail.
     fn read(&self) -> Option<CacheData> {
+        self.read_checked().ok().flatten()
+    }
+
+    /// Reads the document; `Err` when the store could not be read, which is logged.
+    fn read_checked(&self) -> Result<Option<CacheData>, ()> {
         match self.storage.load(PARTITION) {
-            Ok(Some(text)) => parse(&text),
-            Ok(None) => None,
+            Ok(Some(text)) => Ok(parse(&text)),
+            Ok(None) => Ok(None),
             Err(error) => {
                 log::debug(&format!("the persistent token cache is not used: {error}"));
-                None
+                Err(())
             }
         }
     }
 
-    fn write(&self, data: &CacheData) {
+    /// Saves the document. A failure is a warning when the store could be read, and
+    /// only a debug message when it could not: a disabled store fails both ways, and its
+    /// load already said so.
+    fn write(&self, data: &CacheData, store_readable: bool) {
         if let Err(error) = self.storage.save(PARTITION, &serialize(data)) {
-            log::warn(&format!("saving the persistent token cache failed: {error}"));
+            let message = format!("saving the persistent token cache failed: {error}");
+            if store_readable {
+                log::warn(&message);
+            } else {
+                log::debug(&message);
+            }
         }
     }
 }

@@ -232,6 +232,8 @@ fn no_cache_asks_again_and_writes_nothing() {
     let again = run(sandbox.azauth().args(device_code_args(&emulator, SCOPE)).arg("--no-cache"));
     again.assert_code(0);
     assert!(again.stderr.contains("To sign in"), "{}", again.stderr);
+    // A disabled cache is not a warning.
+    assert!(!again.stderr.contains("WARN"), "{}", again.stderr);
     assert_eq!(requests_to(&emulator, "/devicecode").len(), 3);
 }
 
