@@ -132,6 +132,10 @@ pub enum Grant<'a> {
         redirect_uri: &'a str,
         /// The PKCE code verifier.
         verifier: &'a Secret,
+        /// `Oid:<uid>@<utid>` from the redirect's `client_info`, sent as
+        /// `X-AnchorMailbox` so that Entra ID routes the request to the user's home
+        /// region, as MSAL does.
+        anchor_mailbox: Option<&'a str>,
     },
 }
 
@@ -260,10 +264,14 @@ pub fn exchange(endpoint: &Endpoint, grant: Grant, scope: &str) -> Result<UserTo
             code,
             redirect_uri,
             verifier,
+            anchor_mailbox,
         } => {
             let redirect = RedirectUrl::new(redirect_uri.to_string())
                 .map_err(|error| fail(format!("invalid redirect URI {redirect_uri}: {error}")))?;
-            let http = HttpClient::new();
+            let mut http = HttpClient::new();
+            if let Some(anchor) = anchor_mailbox {
+                http = http.with_header("x-anchormailbox", anchor.to_string());
+            }
             let result = client
                 .set_redirect_uri(redirect)
                 .exchange_code(AuthorizationCode::new(code.expose().to_string()))
@@ -355,6 +363,15 @@ fn account_of(client_info: &str, id_token: Option<&str>) -> Option<Account> {
         home_tenant: utid.to_string(),
         username,
     })
+}
+
+/// Returns `Oid:<uid>@<utid>` from a `client_info` value, MSAL's routing hint for
+/// requests on behalf of a known account.
+pub fn anchor_mailbox_of(client_info: &str) -> Option<String> {
+    let info = decode_base64url_json(client_info)?;
+    let uid = info.get("uid")?.as_str()?;
+    let utid = info.get("utid")?.as_str()?;
+    Some(format!("Oid:{uid}@{utid}"))
 }
 
 fn decode_base64url_json(text: &str) -> Option<serde_json::Value> {
@@ -564,5 +581,9 @@ mod tests {
             Some("11111111-2222-3333-4444-555555555555")
         );
         assert_eq!(home_tenant_of("not base64!"), None);
+        assert_eq!(
+            anchor_mailbox_of(info).as_deref(),
+            Some("Oid:u1@11111111-2222-3333-4444-555555555555")
+        );
     }
 }

@@ -20,7 +20,7 @@ const SERVICE: &str = "azauth";
 /// Time allowed for one `secret-tool` run, including an unlock prompt.
 const SECRET_TOOL_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Time allowed for the availability probe, which should answer at once.
+/// Time allowed for the availability probe, which normally returns at once.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A token store in the system keyring, with lock files in a folder.
@@ -29,7 +29,7 @@ pub struct KeyringTokenStore {
     locks: FileTokenStore,
 }
 
-/// What `secret-tool` printed and how it ended.
+/// Exit code and output of one `secret-tool` run.
 struct Outcome {
     code: Option<i32>,
     stdout: String,
@@ -44,9 +44,9 @@ impl KeyringTokenStore {
         }
     }
 
-    /// Tells whether a Secret Service answers on the session bus: `secret-tool` is on
-    /// `PATH`, `DBUS_SESSION_BUS_ADDRESS` is set, and a lookup returns found or not found
-    /// without an error.
+    /// Checks whether a Secret Service is reachable on the session bus. That needs
+    /// `DBUS_SESSION_BUS_ADDRESS`, `secret-tool` on `PATH`, and a lookup that returns
+    /// found or not found without an error.
     pub async fn available() -> bool {
         if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
             return false;

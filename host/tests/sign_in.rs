@@ -546,6 +546,7 @@ fn interactive_browser_follows_redirect() {
         [
             "client_id", "response_type", "redirect_uri", "scope", "state", "code_challenge",
             "code_challenge_method", "prompt", "response_mode", "client_info", "login_hint",
+            "X-AnchorMailbox",
         ]
     );
     let param = |name: &str| query.iter().find(|(key, _)| key == name).unwrap().1.clone();
@@ -561,6 +562,7 @@ fn interactive_browser_follows_redirect() {
     assert_eq!(param("prompt"), "select_account");
     assert_eq!(param("client_info"), "1");
     assert_eq!(param("login_hint"), USER);
+    assert_eq!(param("X-AnchorMailbox"), format!("UPN:{USER}"));
     // The redirect went back to the listener with the same state.
     // curl adds the `/` path to the redirect URI when it follows it.
     assert!(visits[1].starts_with(&format!("{redirect_uri}/?code=")), "{}", visits[1]);
@@ -583,6 +585,11 @@ fn interactive_browser_follows_redirect() {
     assert_eq!(field("scope"), format!("{SCOPE} openid profile offline_access"));
     assert_eq!(field("client_info"), "1");
     assert!(!finished.stderr.contains(&field("code")), "the code was printed");
+    // Routing to the user's home region, from the redirect's client_info.
+    let oid = query_of(&visits[1]).iter().find(|(k, _)| k == "client_info").map(|(_, v)| v.clone());
+    assert!(oid.is_some(), "{}", visits[1]);
+    let anchor = requests[0].header("x-anchormailbox").unwrap().to_string();
+    assert!(anchor.starts_with("Oid:") && anchor.ends_with(&format!("@{TENANT}")), "{anchor}");
 
     // A devicecode run afterwards uses the same account silently: same client.
     let again = run(sandbox.azauth().args(device_code_args(&emulator, VAULT_SCOPE)));

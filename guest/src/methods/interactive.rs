@@ -90,11 +90,13 @@ impl InteractivePlan {
                 self.timeout_secs
             ))
         })?;
-        let code = code_from_redirect(&target, &state)?;
+        let redirect = read_redirect(&target, &state)?;
+        let anchor_mailbox = redirect.client_info.as_deref().and_then(entra::anchor_mailbox_of);
         let grant = Grant::AuthorizationCode {
-            code: &code,
+            code: &redirect.code,
             redirect_uri: &redirect_uri,
             verifier: &verifier,
+            anchor_mailbox: anchor_mailbox.as_deref(),
         };
         entra::request_user_token(&self.sign_in.endpoint(), grant, &self.sign_in.scope)
     }
@@ -126,7 +128,10 @@ impl InteractivePlan {
                 .append_pair("response_mode", "query")
                 .append_pair("client_info", "1");
             if let Some(hint) = &self.login_hint {
-                query.append_pair("login_hint", hint);
+                // MSAL sends the hint twice: for the sign-in page and for routing.
+                query
+                    .append_pair("login_hint", hint)
+                    .append_pair("X-AnchorMailbox", &format!("UPN:{hint}"));
             }
         }
         Ok(url.into())
@@ -138,12 +143,20 @@ fn random_base64url(len: u64) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(user::random_bytes(len))
 }
 
+/// The parts of a successful redirect that the code redemption uses.
+#[derive(Debug)]
+struct Redirect {
+    code: Secret,
+    /// Entra ID's `client_info`, when the authorize request asked for it.
+    client_info: Option<String>,
+}
+
 /// Reads the code from the redirect's request target, after checking its `state`.
 ///
 /// A redirect that carries `error` fails with Entra ID's description. A `state` that
 /// differs from the one sent fails, because the redirect then did not come from this
 /// sign-in (RFC 6749 section 10.12).
-fn code_from_redirect(target: &str, expected_state: &str) -> Result<Secret, MethodError> {
+fn read_redirect(target: &str, expected_state: &str) -> Result<Redirect, MethodError> {
     let query = target.split_once('?').map_or("", |(_, query)| query);
     let pairs: Vec<(String, String)> = oauth2::url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
@@ -170,7 +183,10 @@ fn code_from_redirect(target: &str, expected_state: &str) -> Result<Secret, Meth
         )));
     }
     match value("code") {
-        Some(code) if !code.is_empty() => Ok(Secret::new(code)),
+        Some(code) if !code.is_empty() => Ok(Redirect {
+            code: Secret::new(code),
+            client_info: value("client_info").map(str::to_string),
+        }),
         _ => Err(MethodError::Failed(
             "the browser's redirect carried neither a code nor an error".to_string(),
         )),
@@ -183,17 +199,20 @@ mod tests {
 
     #[test]
     fn redirect_code_read_after_state_check() {
-        let code = code_from_redirect("/?code=c%2B1&state=s-1&session_state=x", "s-1").unwrap();
-        assert_eq!(code.expose(), "c+1");
+        let redirect =
+            read_redirect("/?code=c%2B1&state=s-1&session_state=x&client_info=eyJ9", "s-1").unwrap();
+        assert_eq!(redirect.code.expose(), "c+1");
+        assert_eq!(redirect.client_info.as_deref(), Some("eyJ9"));
         // A form_post body arrives as `?` and the body.
-        let code = code_from_redirect("?code=c2&state=s-1", "s-1").unwrap();
-        assert_eq!(code.expose(), "c2");
+        let redirect = read_redirect("?code=c2&state=s-1", "s-1").unwrap();
+        assert_eq!(redirect.code.expose(), "c2");
+        assert_eq!(redirect.client_info, None);
     }
 
     #[test]
     fn redirect_with_wrong_or_missing_state_rejected() {
         for target in ["/?code=c1&state=forged", "/?code=c1", "/"] {
-            let error = code_from_redirect(target, "s-1").unwrap_err();
+            let error = read_redirect(target, "s-1").unwrap_err();
             assert!(
                 matches!(&error, MethodError::Failed(text) if text.contains("different state")),
                 "{target}: {error:?}"
@@ -204,7 +223,7 @@ mod tests {
     #[test]
     fn redirect_error_keeps_description() {
         let target = "/?error=access_denied&error_description=AADSTS65004%3A+User+declined+to+consent.%0D%0ATrace+ID%3A+1&state=s";
-        let error = code_from_redirect(target, "s").unwrap_err();
+        let error = read_redirect(target, "s").unwrap_err();
         assert_eq!(
             error,
             MethodError::Failed(
@@ -212,7 +231,7 @@ mod tests {
                     .to_string()
             )
         );
-        let error = code_from_redirect("/?state=s", "s").unwrap_err();
+        let error = read_redirect("/?state=s", "s").unwrap_err();
         assert!(matches!(error, MethodError::Failed(text) if text.contains("neither a code")));
     }
 }

@@ -62,7 +62,7 @@ pub(crate) struct CodeGrant {
     pub(crate) redeemed: bool,
 }
 
-/// How the emulator answers the next device code poll, in place of approving it.
+/// Scripted response to the next device code poll, in place of approving it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DevicePoll {
     /// `authorization_pending`: the person has not finished.

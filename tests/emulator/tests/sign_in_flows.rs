@@ -157,6 +157,8 @@ fn authorize_redirects_with_code_and_state() {
     let location = response.header("location").unwrap().to_string();
     assert!(location.starts_with("http://localhost:8400?code=emu-code-"), "{location}");
     assert!(location.ends_with("&state=s1"), "{location}");
+    // No client_info was requested, so none is sent.
+    assert!(!location.contains("client_info"), "{location}");
 
     let code = code_of(&location);
     let wrong_verifier = redeem(&emulator, &code, redirect_uri, "wrong-verifier-wrong-verifier-wrong-verif");

@@ -6,9 +6,9 @@
 //! NOTE: `response_mode=form_post` is answered like `query`, with a redirect, because a
 //! test browser that follows redirects cannot submit a form.
 
-use super::{EntraError, error_response};
+use super::{EntraError, error_response, user_object_id};
 use crate::config::TenantSegment;
-use crate::encoding::percent_encode;
+use crate::encoding::{base64url_encode, percent_encode};
 use crate::http::Response;
 use crate::lock;
 use crate::record::RecordedRequest;
@@ -87,7 +87,7 @@ fn authorize(state: &State, request: &RecordedRequest, tenant_segment: &str) -> 
     lock(&state.tokens.code_grants).insert(
         code.clone(),
         CodeGrant {
-            tenant_id,
+            tenant_id: tenant_id.clone(),
             client_id,
             username: user.username.clone(),
             redirect_uri: redirect_uri.clone(),
@@ -96,10 +96,20 @@ fn authorize(state: &State, request: &RecordedRequest, tenant_segment: &str) -> 
         },
     );
     let mut location = format!("{redirect_uri}?code={}", percent_encode(&code));
+    if query("client_info").as_deref() == Some("1") {
+        location.push_str(&format!("&client_info={}", client_info(&tenant_id, &user.username)));
+    }
     if let Some(value) = &state_param {
         location.push_str(&format!("&state={}", percent_encode(value)));
     }
     Ok(location)
+}
+
+/// Returns `client_info` as Entra ID sends it: base64url JSON with the user's object ID
+/// (`uid`) and home tenant (`utid`).
+fn client_info(tenant_id: &str, username: &str) -> String {
+    let info = serde_json::json!({ "uid": user_object_id(tenant_id, username), "utid": tenant_id });
+    base64url_encode(info.to_string().as_bytes())
 }
 
 /// Public clients may use any port of `http://localhost` or `http://127.0.0.1`, as
