@@ -9,9 +9,10 @@ use oauth2::basic::{
     BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
 };
 use oauth2::{
-    AuthType, ClientId, ClientSecret, EndpointNotSet, EndpointSet, ExtraTokenFields,
-    RequestTokenError, ResourceOwnerPassword, ResourceOwnerUsername, Scope,
-    StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
+    AuthType, AuthorizationCode, ClientId, ClientSecret, EndpointNotSet, EndpointSet,
+    ExtraTokenFields, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError,
+    ResourceOwnerPassword, ResourceOwnerUsername, Scope, StandardRevocableToken,
+    StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 
@@ -64,6 +65,9 @@ pub struct EntraTokenFields {
     /// Base64url JSON with `uid` and `utid` (the home tenant), for user sign-ins.
     #[serde(default)]
     pub client_info: Option<String>,
+    /// OpenID Connect ID token, sent when the scopes include `openid`.
+    #[serde(default)]
+    pub id_token: Option<String>,
 }
 
 impl ExtraTokenFields for EntraTokenFields {}
@@ -98,6 +102,15 @@ pub struct Token {
     pub tenant: Option<String>,
 }
 
+/// The scopes that MSAL adds to every user sign-in: an ID token (`openid`, `profile`)
+/// names the account, and `offline_access` asks for a refresh token.
+pub const USER_SCOPES: [&str; 3] = ["openid", "profile", "offline_access"];
+
+/// The requested scope followed by [`USER_SCOPES`], space-separated.
+pub fn user_scope_list(scope: &str) -> String {
+    std::iter::once(scope).chain(USER_SCOPES).collect::<Vec<_>>().join(" ")
+}
+
 /// The credential a token request presents.
 pub enum Grant<'a> {
     /// Client credentials grant with a client secret.
@@ -111,6 +124,43 @@ pub enum Grant<'a> {
         /// The user's password.
         password: &'a Secret,
     },
+    /// Refresh token grant (RFC 6749 section 6) for a public client.
+    RefreshToken(&'a Secret),
+    /// Authorization code grant with PKCE (RFC 6749 section 4.1.3, RFC 7636 section 4.5).
+    AuthorizationCode {
+        /// The code from the redirect.
+        code: &'a Secret,
+        /// The redirect URI of the authorization request, byte for byte.
+        redirect_uri: &'a str,
+        /// The PKCE code verifier.
+        verifier: &'a Secret,
+        /// `Oid:<uid>@<utid>` from the redirect's `client_info`, sent as
+        /// `X-AnchorMailbox` so that Entra ID routes the request to the user's home
+        /// region, as MSAL does.
+        anchor_mailbox: Option<&'a str>,
+    },
+}
+
+/// A signed-in user account, from the token response's `client_info` and ID token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// `<uid>.<utid>`: the user's object ID and home tenant, as MSAL keys accounts.
+    pub home_account_id: String,
+    /// The user's home tenant (`utid`).
+    pub home_tenant: String,
+    /// `preferred_username` of the ID token, usually the UPN; empty when absent.
+    pub username: String,
+}
+
+/// A token from a user sign-in, with what it takes to renew it silently.
+#[derive(Clone, Debug)]
+pub struct UserToken {
+    /// The access token.
+    pub token: Token,
+    /// The refresh token, when the response carried one.
+    pub refresh_token: Option<Secret>,
+    /// The account, when the response named it.
+    pub account: Option<Account>,
 }
 
 /// Where a token request goes: authority, tenant and client.
@@ -135,13 +185,50 @@ impl Endpoint<'_> {
 /// Fails when Entra ID rejects the request, when it cannot be reached, or when its
 /// answer cannot be read; each message names the token endpoint.
 pub fn request_token(endpoint: &Endpoint, grant: Grant, scope: &str) -> Result<Token, MethodError> {
+    request_user_token(endpoint, grant, scope).map(|user_token| user_token.token)
+}
+
+/// Requests a token for one scope and keeps the refresh token and account of a user
+/// sign-in. Grants for a user (password, refresh token, authorization code) add
+/// [`USER_SCOPES`] and `client_info=1`, as MSAL does.
+pub fn request_user_token(
+    endpoint: &Endpoint,
+    grant: Grant,
+    scope: &str,
+) -> Result<UserToken, MethodError> {
+    exchange(endpoint, grant, scope).map_err(|error| MethodError::Failed(error.message))
+}
+
+/// Why a token request returned no token.
+#[derive(Debug)]
+pub struct ExchangeError {
+    /// True when Entra ID rejected the grant itself (`invalid_grant` or
+    /// `interaction_required`): a refresh token that expired, was revoked or belongs to
+    /// another client or tenant. A person must sign in again.
+    pub grant_rejected: bool,
+    /// What failed, naming the token endpoint.
+    pub message: String,
+}
+
+/// Sends a token request; [`request_user_token`] with the kind of failure kept.
+pub fn exchange(endpoint: &Endpoint, grant: Grant, scope: &str) -> Result<UserToken, ExchangeError> {
+    let fail = |message: String| ExchangeError {
+        grant_rejected: false,
+        message,
+    };
     let token_url = endpoint.token_url();
     let url = TokenUrl::new(token_url.clone())
-        .map_err(|error| MethodError::Failed(format!("invalid token URL {token_url}: {error}")))?;
+        .map_err(|error| fail(format!("invalid token URL {token_url}: {error}")))?;
     let mut client: EntraClient = oauth2::Client::new(ClientId::new(endpoint.client_id.to_string()))
         .set_auth_type(AuthType::RequestBody)
         .set_token_uri(url);
     let started = clock::now_unix();
+    let user_scopes = || {
+        user_scope_list(scope)
+            .split(' ')
+            .map(|s| Scope::new(s.to_string()))
+            .collect::<Vec<_>>()
+    };
 
     let result = match grant {
         Grant::ClientSecret(secret) => {
@@ -167,17 +254,45 @@ pub fn request_token(endpoint: &Endpoint, grant: Grant, scope: &str) -> Result<T
             (result, http.last_status())
         }
         Grant::Password { username, password } => {
-            // NOTE: MSAL adds `openid profile offline_access` so that the answer carries a
-            // refresh token and the account, and routes by `X-AnchorMailbox`.
+            // NOTE: MSAL routes password grants by `X-AnchorMailbox`.
             let http = HttpClient::new().with_header("x-anchormailbox", format!("upn:{username}"));
             let user = ResourceOwnerUsername::new(username.to_string());
             let password = ResourceOwnerPassword::new(password.expose().to_string());
             let result = client
                 .exchange_password(&user, &password)
-                .add_scopes(
-                    [scope, "openid", "profile", "offline_access"]
-                        .map(|s| Scope::new(s.to_string())),
-                )
+                .add_scopes(user_scopes())
+                .add_extra_param("client_info", "1")
+                .request(&|request| http.execute(request));
+            (result, http.last_status())
+        }
+        Grant::RefreshToken(refresh_token) => {
+            let http = HttpClient::new();
+            let refresh_token = RefreshToken::new(refresh_token.expose().to_string());
+            let result = client
+                .exchange_refresh_token(&refresh_token)
+                .add_scopes(user_scopes())
+                .add_extra_param("client_info", "1")
+                .request(&|request| http.execute(request));
+            (result, http.last_status())
+        }
+        Grant::AuthorizationCode {
+            code,
+            redirect_uri,
+            verifier,
+            anchor_mailbox,
+        } => {
+            let redirect = RedirectUrl::new(redirect_uri.to_string())
+                .map_err(|error| fail(format!("invalid redirect URI {redirect_uri}: {error}")))?;
+            let mut http = HttpClient::new();
+            if let Some(anchor) = anchor_mailbox {
+                http = http.with_header("x-anchormailbox", anchor.to_string());
+            }
+            let result = client
+                .set_redirect_uri(redirect)
+                .exchange_code(AuthorizationCode::new(code.expose().to_string()))
+                .set_pkce_verifier(PkceCodeVerifier::new(verifier.expose().to_string()))
+                // oauth2 models no scope for this grant; Entra ID and MSAL send one.
+                .add_extra_param("scope", user_scope_list(scope))
                 .add_extra_param("client_info", "1")
                 .request(&|request| http.execute(request));
             (result, http.last_status())
@@ -185,10 +300,32 @@ pub fn request_token(endpoint: &Endpoint, grant: Grant, scope: &str) -> Result<T
     };
 
     match result {
-        (Ok(response), _) => Ok(token_from_response(&response, started, endpoint.tenant)),
-        (Err(error), status) => Err(MethodError::Failed(describe_request_error(
-            error, status, &token_url,
-        ))),
+        (Ok(response), _) => Ok(user_token_from_response(&response, started, endpoint.tenant)),
+        (Err(error), status) => {
+            let grant_rejected = matches!(
+                &error,
+                RequestTokenError::ServerResponse(entra)
+                    if matches!(entra.error.as_str(), "invalid_grant" | "interaction_required")
+            );
+            Err(ExchangeError {
+                grant_rejected,
+                message: describe_request_error(error, status, &token_url),
+            })
+        }
+    }
+}
+
+fn user_token_from_response(response: &EntraTokenResponse, started: u64, tenant: &str) -> UserToken {
+    let fields = response.extra_fields();
+    let account = fields.client_info.as_deref().and_then(|info| {
+        account_of(info, fields.id_token.as_deref())
+    });
+    UserToken {
+        token: token_from_response(response, started, tenant),
+        refresh_token: response
+            .refresh_token()
+            .map(|token| Secret::new(token.secret().clone())),
+        account,
     }
 }
 
@@ -218,12 +355,74 @@ fn token_from_response(response: &EntraTokenResponse, started: u64, tenant: &str
 
 /// Reads `utid`, the home tenant, from a `client_info` value.
 fn home_tenant_of(client_info: &str) -> Option<String> {
+    let value = decode_base64url_json(client_info)?;
+    value.get("utid")?.as_str().map(str::to_string)
+}
+
+/// Builds the account from `client_info` and, for the user name, the ID token.
+///
+/// NOTE: the ID token's signature is not checked. It came straight from the token
+/// endpoint over the same connection as the tokens, and only its user name is read,
+/// for display and for `azauth logout`; no decision about access depends on it.
+fn account_of(client_info: &str, id_token: Option<&str>) -> Option<Account> {
+    let info = decode_base64url_json(client_info)?;
+    let uid = info.get("uid")?.as_str()?;
+    let utid = info.get("utid")?.as_str()?;
+    let username = id_token
+        .and_then(|token| token.split('.').nth(1))
+        .and_then(decode_base64url_json)
+        .and_then(|claims| claims.get("preferred_username")?.as_str().map(str::to_string))
+        .unwrap_or_default();
+    Some(Account {
+        home_account_id: format!("{uid}.{utid}"),
+        home_tenant: utid.to_string(),
+        username,
+    })
+}
+
+/// Returns `Oid:<uid>@<utid>` from a `client_info` value, MSAL's routing hint for
+/// requests on behalf of a known account.
+pub fn anchor_mailbox_of(client_info: &str) -> Option<String> {
+    let info = decode_base64url_json(client_info)?;
+    let uid = info.get("uid")?.as_str()?;
+    let utid = info.get("utid")?.as_str()?;
+    Some(format!("Oid:{uid}@{utid}"))
+}
+
+fn decode_base64url_json(text: &str) -> Option<serde_json::Value> {
     use base64::Engine;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(client_info.trim_end_matches('='))
+        .decode(text.trim_end_matches('='))
         .ok()?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    value.get("utid")?.as_str().map(str::to_string)
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Posts a form to an Entra ID endpoint and returns the status and body.
+///
+/// For the requests that oauth2 does not model as one request, the device
+/// authorization request and a single device code poll. Each goes out once through
+/// [`HttpClient`], with its timeouts and retries.
+pub fn post_form(url: &str, form: &[(&str, &str)]) -> Result<(u16, Vec<u8>), String> {
+    let body = oauth2::url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish()
+        .into_bytes();
+    let request = oauth2::http::Request::post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body(body)
+        .map_err(|error| format!("invalid request URL {url}: {error}"))?;
+    let response = HttpClient::new()
+        .execute(request)
+        .map_err(|error| error.to_string())?;
+    Ok((response.status().as_u16(), response.into_body()))
+}
+
+/// Reads a successful token response body, as [`request_user_token`] does.
+pub fn parse_user_token(body: &[u8], started: u64, tenant: &str) -> Result<UserToken, String> {
+    let response: EntraTokenResponse = serde_json::from_slice(body)
+        .map_err(|error| format!("the token response could not be read: {error}"))?;
+    Ok(user_token_from_response(&response, started, tenant))
 }
 
 fn describe_request_error(
@@ -397,5 +596,9 @@ mod tests {
             Some("11111111-2222-3333-4444-555555555555")
         );
         assert_eq!(home_tenant_of("not base64!"), None);
+        assert_eq!(
+            anchor_mailbox_of(info).as_deref(),
+            Some("Oid:u1@11111111-2222-3333-4444-555555555555")
+        );
     }
 }

@@ -18,7 +18,9 @@ mod log;
 mod methods;
 mod secret;
 mod settings;
+mod store;
 mod transport;
+mod user;
 mod validate;
 
 use bindings::azauth::credential::types::{AccessToken, AuthError, MethodInfo, TokenOptions};
@@ -41,6 +43,10 @@ impl bindings::Guest for Component {
     fn list_methods() -> Vec<MethodInfo> {
         methods::Method::ALL.iter().map(|m| m.info()).collect()
     }
+
+    fn sign_out(username: Option<String>) -> Result<Vec<String>, String> {
+        store::PersistentCache::new(store::HostStorage).sign_out(username.as_deref())
+    }
 }
 
 impl Default for TokenOptions {
@@ -55,6 +61,8 @@ impl Default for TokenOptions {
             authority_host: None,
             config: None,
             send_certificate_chain: None,
+            login_hint: None,
+            sign_in_timeout_secs: None,
         }
     }
 }

@@ -77,6 +77,10 @@ pub struct Settings {
     pub send_certificate_chain: bool,
     /// The configuration, or an empty one.
     pub config: MsticpyConfig,
+    /// User name suggested to the browser sign-in page.
+    pub login_hint: Option<String>,
+    /// Longest wait for a person to sign in, in seconds, when the caller set one.
+    pub sign_in_timeout_secs: Option<u32>,
 }
 
 /// Resolves and validates a call. Errors are messages for an invalid request.
@@ -146,6 +150,17 @@ pub fn resolve(methods: &[String], scope: &str, options: TokenOptions) -> Result
             config_path.as_deref().unwrap_or("the configuration")
         ));
     }
+    let login_hint = non_empty(options.login_hint.as_deref()).map(str::to_string);
+    if let Some(hint) = &login_hint
+        && hint.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(format!(
+            "invalid login hint {hint:?}: give a user name such as user@contoso.com"
+        ));
+    }
+    if options.sign_in_timeout_secs == Some(0) {
+        return Err("invalid sign-in timeout 0: give a number of seconds above 0".to_string());
+    }
 
     Ok(Settings {
         methods,
@@ -160,6 +175,8 @@ pub fn resolve(methods: &[String], scope: &str, options: TokenOptions) -> Result
         certificate_password,
         send_certificate_chain,
         config,
+        login_hint,
+        sign_in_timeout_secs: options.sign_in_timeout_secs,
     })
 }
 

@@ -25,6 +25,7 @@ impl Args {
         match &self.command {
             Command::GetToken(args) => args.verbose,
             Command::Methods { verbose } => *verbose,
+            Command::Logout(args) => args.verbose,
         }
     }
 }
@@ -39,6 +40,21 @@ enum Command {
         #[arg(short, long, action = clap::ArgAction::Count)]
         verbose: u8,
     },
+    /// Removes signed-in accounts and their tokens from the persistent token cache.
+    Logout(LogoutArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct LogoutArgs {
+    /// Remove only this account (user name, such as user@contoso.com); default: all.
+    #[arg(long)]
+    username: Option<String>,
+    /// Where the token cache is kept.
+    #[arg(long, value_enum, default_value_t = TokenCacheKind::Auto)]
+    token_cache: TokenCacheKind,
+    /// More log output on stderr; repeat for more detail. RUST_LOG overrides it.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
 }
 
 #[derive(clap::Args, Debug)]
@@ -91,12 +107,63 @@ struct GetTokenArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = azauth::MAX_HTTP_TIMEOUT.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..=600))]
     http_timeout: u64,
+    /// User name to suggest on the browser sign-in page (interactive).
+    #[arg(long)]
+    login_hint: Option<String>,
+    /// Maximum wait for a person to sign in (devicecode, interactive), in seconds.
+    /// Default: until the device code expires; 300 for interactive.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=3600))]
+    sign_in_timeout: Option<u32>,
+    /// Neither read nor write the persistent token cache for this run.
+    #[arg(long)]
+    no_cache: bool,
+    /// Where the persistent token cache is kept.
+    #[arg(long, value_enum, default_value_t = TokenCacheKind::Auto)]
+    token_cache: TokenCacheKind,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
     output: OutputFormat,
     /// More log output on stderr; repeat for more detail. RUST_LOG overrides it.
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
+}
+
+/// Where the persistent token cache is kept.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum TokenCacheKind {
+    /// The system keyring when a Secret Service answers on the session bus, else a file.
+    Auto,
+    /// A file, mode 0600, under $XDG_CACHE_HOME/azauth (default ~/.cache/azauth).
+    File,
+    /// The system keyring (Secret Service, through secret-tool); an error when absent.
+    Keyring,
+}
+
+/// Grants the persistent token cache of the chosen kind; none when the cache folder is
+/// unknown.
+async fn grant_token_cache(policy: &mut Policy, kind: TokenCacheKind) -> anyhow::Result<()> {
+    let Some(dir) = azauth::default_token_cache_dir() else {
+        tracing::debug!("no HOME or XDG_CACHE_HOME, so no persistent token cache");
+        return Ok(());
+    };
+    let in_keyring = match kind {
+        TokenCacheKind::File => false,
+        TokenCacheKind::Auto => azauth::KeyringTokenStore::available().await,
+        TokenCacheKind::Keyring => {
+            if !azauth::KeyringTokenStore::available().await {
+                bail!(
+                    "--token-cache keyring: no Secret Service answers on the session bus; \
+                     install secret-tool (libsecret) and run in a desktop session, or use \
+                     --token-cache file"
+                );
+            }
+            true
+        }
+    };
+    tracing::debug!(dir = %dir.display(), in_keyring, "persistent token cache");
+    policy.allow_token_cache(dir);
+    policy.token_cache_in_keyring = in_keyring;
+    Ok(())
 }
 
 /// Output format of `get-token`.
@@ -113,6 +180,7 @@ pub async fn run(args: Args) -> ExitCode {
     let result = match args.command {
         Command::GetToken(args) => get_token(args).await,
         Command::Methods { .. } => list_methods().await,
+        Command::Logout(args) => logout(args).await,
     };
     match result {
         Ok(code) => code,
@@ -128,6 +196,30 @@ async fn list_methods() -> anyhow::Result<ExitCode> {
     let mut session = runtime.session(&Policy::new()).await?;
     let methods = session.list_methods().await?;
     print!("{}", output::methods_table(&methods));
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn logout(args: LogoutArgs) -> anyhow::Result<ExitCode> {
+    if azauth::default_token_cache_dir().is_none() {
+        bail!("the token cache folder is unknown: set HOME or XDG_CACHE_HOME");
+    }
+    let mut policy = Policy::new();
+    grant_token_cache(&mut policy, args.token_cache).await?;
+    let runtime = Runtime::new()?;
+    let mut session = runtime.session(&policy).await?;
+    let removed = match session.sign_out(args.username.as_deref()).await? {
+        Ok(removed) => removed,
+        Err(message) => bail!("removing accounts from the token cache failed: {message}"),
+    };
+    match (removed.is_empty(), &args.username) {
+        (true, Some(username)) => eprintln!("azauth: no cached sign-in of {username} was found"),
+        (true, None) => eprintln!("azauth: the token cache contains no sign-ins"),
+        (false, _) => {
+            for username in &removed {
+                eprintln!("azauth: signed out {username}");
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -175,12 +267,26 @@ async fn get_token(args: GetTokenArgs) -> anyhow::Result<ExitCode> {
         authority_host: args.authority_host.clone(),
         config,
         send_certificate_chain: args.send_certificate_chain.then_some(true),
+        login_hint: args.login_hint.clone(),
+        sign_in_timeout_secs: args.sign_in_timeout,
     };
     let mut policy = policy_for(&options);
     policy.http_timeout = std::time::Duration::from_secs(args.http_timeout);
+    // A person may be at the command line; in CI the device code still goes to stderr.
+    policy.allow_sign_in();
+    if let Some(home) = std::env::var_os("HOME").map(PathBuf::from).filter(|h| h.is_absolute()) {
+        policy.allow_vscode(&home);
+    }
+    if args.no_cache {
+        tracing::debug!("--no-cache: the persistent token cache is off");
+    } else {
+        grant_token_cache(&mut policy, args.token_cache).await?;
+    }
 
     let runtime = Runtime::new()?;
-    let mut session = runtime.session(&policy).await?;
+    let user: std::sync::Arc<dyn azauth::UserInterface> =
+        std::sync::Arc::new(azauth::TerminalUser::default());
+    let mut session = runtime.session_with_user(&policy, user).await?;
     let started = std::time::Instant::now();
     let result = session.get_token(&args.methods, &scope, &options).await?;
     tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "chain finished");

@@ -25,10 +25,13 @@ mod bindings;
 mod config;
 mod engine_config;
 mod files;
+mod keyring_store;
 mod policy;
 mod process;
 mod runtime;
 mod state;
+mod token_store;
+mod user;
 
 pub use bindings::azauth::credential::types::{
     AccessToken, Attempt, AuthError, ConfigSource, MethodInfo, Outcome, TokenOptions,
@@ -37,10 +40,13 @@ pub use files::MAX_GRANTED_FILE_BYTES;
 pub use config::{CONFIG_NAME, PolicyHints, find as find_config, policy_hints, read as read_config};
 pub use policy::{
     Authority, Cloud, DEFAULT_PROGRAMS, MAX_HTTP_TIMEOUT, MAX_PROCESS_OUTPUT, MAX_PROCESS_TIMEOUT,
-    METHOD_VARIABLES, Policy, Scheme,
+    METHOD_VARIABLES, Policy, Scheme, VSCODE_DIRS,
 };
 pub use process::CHILD_VARIABLES;
 pub use runtime::{COMPONENT_WASM, Runtime, Session};
+pub use keyring_store::KeyringTokenStore;
+pub use token_store::{FileTokenStore, default_token_cache_dir};
+pub use user::{DeviceCodePrompt, NoUser, TerminalUser, UserInterface};
 
 impl Default for TokenOptions {
     fn default() -> TokenOptions {
@@ -54,6 +60,8 @@ impl Default for TokenOptions {
             authority_host: None,
             config: None,
             send_certificate_chain: None,
+            login_hint: None,
+            sign_in_timeout_secs: None,
         }
     }
 }

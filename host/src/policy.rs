@@ -45,7 +45,8 @@ pub const MAX_PROCESS_OUTPUT: usize = 1024 * 1024;
 /// Grants to the component: environment variables, hosts, programs and files.
 ///
 /// [`Policy::new`] grants nothing: no hosts, no environment variables, no programs, no
-/// files, and caps HTTP timeouts at [`MAX_HTTP_TIMEOUT`].
+/// files, no sign-in prompts, no persistent token cache, and caps HTTP timeouts at
+/// [`MAX_HTTP_TIMEOUT`].
 /// The `allow_…` methods add grants.
 #[derive(Clone, Debug)]
 pub struct Policy {
@@ -61,7 +62,35 @@ pub struct Policy {
     pub http_timeout: Duration,
     /// Files the component may read, each granted alone, at the path as written.
     pub files: BTreeSet<PathBuf>,
+    /// Whether the sign-in methods may reach a person: show a device code, open a
+    /// browser and listen for its redirect on a loopback port.
+    pub allow_sign_in: bool,
+    /// Folder of the persistent token cache; `None` disables it.
+    pub token_cache_dir: Option<PathBuf>,
+    /// Whether the cache's data goes to the system keyring (Secret Service), with only
+    /// lock files in [`token_cache_dir`](Self::token_cache_dir).
+    pub token_cache_in_keyring: bool,
+    /// Folders the component may read, each as (host path, path inside the component).
+    /// A folder that does not exist is skipped.
+    pub read_only_dirs: Vec<(PathBuf, String)>,
 }
+
+/// Folders of VS Code's Azure sign-in under the home folder, and where the `vscode`
+/// method finds them inside the component: the Azure Resources extension's folder
+/// (under `.azure`, and `.Azure` for case-sensitive file systems) and VS Code's user
+/// settings.
+pub const VSCODE_DIRS: [(&str, &str); 3] = [
+    (".azure/ms-azuretools.vscode-azureresourcegroups", "/vscode/azure-resources"),
+    (".Azure/ms-azuretools.vscode-azureresourcegroups", "/vscode/azure-resources-upper"),
+    (
+        if cfg!(target_os = "macos") {
+            "Library/Application Support/Code/User"
+        } else {
+            ".config/Code/User"
+        },
+        "/vscode/user",
+    ),
+];
 
 impl Policy {
     /// Creates a policy that grants nothing.
@@ -73,7 +102,35 @@ impl Policy {
             programs: BTreeSet::new(),
             http_timeout: MAX_HTTP_TIMEOUT,
             files: BTreeSet::new(),
+            allow_sign_in: false,
+            token_cache_dir: None,
+            token_cache_in_keyring: false,
+            read_only_dirs: Vec::new(),
         }
+    }
+
+    /// Grants read access to VS Code's Azure sign-in record and user settings under
+    /// `home` (see [`VSCODE_DIRS`]), and the program `secret-tool`, which reads the
+    /// system keyring, for the `vscode` method.
+    pub fn allow_vscode(&mut self, home: &std::path::Path) -> &mut Policy {
+        for (relative, inside) in VSCODE_DIRS {
+            self.read_only_dirs.push((home.join(relative), inside.to_string()));
+        }
+        self.programs.insert("secret-tool".to_string());
+        self
+    }
+
+    /// Grants the sign-in methods a person: device code prompts, the browser and a
+    /// loopback redirect listener.
+    pub fn allow_sign_in(&mut self) -> &mut Policy {
+        self.allow_sign_in = true;
+        self
+    }
+
+    /// Grants a persistent token cache in `dir`, which will contain refresh tokens.
+    pub fn allow_token_cache(&mut self, dir: PathBuf) -> &mut Policy {
+        self.token_cache_dir = Some(dir);
+        self
     }
 
     /// Grants https to a cloud's authority host.

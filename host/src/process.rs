@@ -16,9 +16,10 @@ use crate::bindings::azauth::credential::process::{Command, Completed, RunError}
 use crate::policy::{MAX_PROCESS_OUTPUT, MAX_PROCESS_TIMEOUT};
 
 /// Variables passed from the host's environment to programs, when set: the search path,
-/// the home folder, locale and time zone, proxy and CA settings, and the Azure CLI's and
-/// PowerShell's own configuration.
-pub const CHILD_VARIABLES: [&str; 16] = [
+/// the home folder, locale and time zone, proxy and CA settings, the Azure CLI's and
+/// PowerShell's own configuration, and the session bus that `secret-tool` reaches the
+/// keyring through.
+pub const CHILD_VARIABLES: [&str; 18] = [
     "PATH",
     "HOME",
     "USER",
@@ -35,6 +36,8 @@ pub const CHILD_VARIABLES: [&str; 16] = [
     "AZURE_CORE_COLLECT_TELEMETRY",
     "PSModulePath",
     "POWERSHELL_TELEMETRY_OPTOUT",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "XDG_RUNTIME_DIR",
 ];
 
 /// How long to keep reading output after the program exits. A program that leaves a

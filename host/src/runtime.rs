@@ -13,7 +13,10 @@ use crate::bindings::azauth::credential::types::{AccessToken, AuthError, MethodI
 use crate::engine_config::engine_config;
 use crate::files::{self, FileGrants};
 use crate::policy::Policy;
-use crate::state::{HostState, PolicyHooks};
+use crate::keyring_store::KeyringTokenStore;
+use crate::state::{HostState, PolicyHooks, TokenStoreBackend};
+use crate::token_store::FileTokenStore;
+use crate::user::{NoUser, UserInterface};
 
 /// The component, precompiled for this machine by the build script.
 static PRECOMPILED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/azauth.cwasm"));
@@ -55,6 +58,16 @@ impl Runtime {
     /// The component can read only the environment variables and files that the policy grants,
     /// reads them once, and keeps its token cache for the life of the session.
     pub async fn session(&self, policy: &Policy) -> anyhow::Result<Session> {
+        self.session_with_user(policy, Arc::new(NoUser)).await
+    }
+
+    /// Instantiates the component under a policy, with `user` as the person that the
+    /// sign-in methods reach when the policy allows sign-in.
+    pub async fn session_with_user(
+        &self,
+        policy: &Policy,
+        user: Arc<dyn UserInterface>,
+    ) -> anyhow::Result<Session> {
         let mut wasi = WasiCtxBuilder::new();
         wasi.inherit_stderr()
             .allow_tcp(false)
@@ -66,6 +79,12 @@ impl Runtime {
             }
         }
         let file_grants = files::grant(&mut wasi, &policy.files)?;
+        for (host_path, guest_path) in &policy.read_only_dirs {
+            if host_path.is_dir() {
+                wasi.preopened_dir(host_path, guest_path, wasmtime_wasi::FsPerms::ReadOnly)
+                    .with_context(|| format!("granting read access to {}", host_path.display()))?;
+            }
+        }
         let state = HostState {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
@@ -74,6 +93,15 @@ impl Runtime {
                 policy: Arc::new(policy.clone()),
             },
             programs: policy.programs.clone(),
+            user: policy.allow_sign_in.then_some(user),
+            listeners: Default::default(),
+            token_store: policy.token_cache_dir.clone().map(|dir| {
+                if policy.token_cache_in_keyring {
+                    TokenStoreBackend::Keyring(KeyringTokenStore::new(dir))
+                } else {
+                    TokenStoreBackend::File(FileTokenStore::new(dir))
+                }
+            }),
         };
         let mut store = Store::new(&self.engine, state);
         let bindings = self
@@ -108,6 +136,20 @@ impl Session {
     ) -> anyhow::Result<Result<AccessToken, AuthError>> {
         self.bindings
             .call_get_token_with_options(&mut self.store, methods, scope, options)
+            .await
+            .context("the credential component trapped")
+            .map_err(anyhow::Error::from)
+    }
+
+    /// Removes signed-in accounts from the persistent token cache: all, or those with
+    /// the user name `username`. Returns the user names removed; the inner error says
+    /// why the cache could not be changed.
+    pub async fn sign_out(
+        &mut self,
+        username: Option<&str>,
+    ) -> anyhow::Result<Result<Vec<String>, String>> {
+        self.bindings
+            .call_sign_out(&mut self.store, username)
             .await
             .context("the credential component trapped")
             .map_err(anyhow::Error::from)

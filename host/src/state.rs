@@ -1,7 +1,7 @@
 //! The store state of one component instance: WASI contexts, the resource table and
 //! the policy hooks.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,8 +13,11 @@ use wasmtime_wasi_http::{
     RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
 };
 
-use crate::bindings::azauth::credential::{logging, process, types};
+use crate::bindings::azauth::credential::{logging, process, token_store, types, user};
 use crate::policy::Policy;
+use crate::keyring_store::KeyringTokenStore;
+use crate::token_store::FileTokenStore;
+use crate::user::UserInterface;
 
 /// Store data: what the component's imports act on.
 pub struct HostState {
@@ -23,7 +26,30 @@ pub struct HostState {
     pub(crate) table: ResourceTable,
     pub(crate) hooks: PolicyHooks,
     pub(crate) programs: BTreeSet<String>,
+    /// The person, for the sign-in methods; `None` when the policy grants no sign-in.
+    pub(crate) user: Option<Arc<dyn UserInterface>>,
+    /// Redirect listeners opened by `listen-redirect`, by port.
+    pub(crate) listeners: HashMap<u16, tokio::net::TcpListener>,
+    /// The persistent token cache; `None` when the policy grants none.
+    pub(crate) token_store: Option<TokenStoreBackend>,
 }
+
+/// Where the persistent token cache is kept.
+pub(crate) enum TokenStoreBackend {
+    /// A private file per partition.
+    File(FileTokenStore),
+    /// A system keyring item per partition.
+    Keyring(KeyringTokenStore),
+}
+
+/// The error of every `user` import when the policy grants no sign-in.
+const NO_SIGN_IN: &str = "the host policy does not allow sign-in prompts";
+
+/// The error of every `token-store` import when the policy grants no cache.
+const NO_TOKEN_CACHE: &str = "the persistent token cache is disabled";
+
+/// Redirect listeners kept open at once; each sign-in needs one.
+const MAX_LISTENERS: usize = 4;
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
@@ -52,6 +78,72 @@ impl process::Host for HostState {
         command: process::Command,
     ) -> Result<process::Completed, process::RunError> {
         crate::process::run(command, &self.programs).await
+    }
+}
+
+impl user::Host for HostState {
+    async fn show_device_code(&mut self, prompt: user::DeviceCodePrompt) -> Result<(), String> {
+        let user = self.user.as_ref().ok_or(NO_SIGN_IN)?;
+        tracing::info!(verification_uri = %prompt.verification_uri, "showing the device code");
+        user.show_device_code(&prompt)
+    }
+
+    async fn end_device_code(&mut self, signed_in: bool) {
+        if let Some(user) = &self.user {
+            user.end_device_code(signed_in);
+        }
+    }
+
+    async fn open_browser(&mut self, url: String) -> Result<(), String> {
+        let user = self.user.as_ref().ok_or(NO_SIGN_IN)?;
+        // The URL contains no secret: the PKCE challenge and state are safe to log.
+        tracing::debug!(%url, "opening the browser");
+        user.open_browser(&url)
+    }
+
+    async fn listen_redirect(&mut self) -> Result<u16, String> {
+        if self.user.is_none() {
+            return Err(NO_SIGN_IN.to_string());
+        }
+        if self.listeners.len() >= MAX_LISTENERS {
+            return Err(format!("{MAX_LISTENERS} redirect listeners are already open"));
+        }
+        let (listener, port) = crate::user::listen().await?;
+        self.listeners.insert(port, listener);
+        Ok(port)
+    }
+
+    async fn wait_redirect(&mut self, port: u16, timeout_ms: u32) -> Result<String, String> {
+        let listener = self
+            .listeners
+            .remove(&port)
+            .ok_or_else(|| format!("no redirect listener is open on port {port}"))?;
+        let timeout = Duration::from_millis(u64::from(timeout_ms));
+        crate::user::wait(listener, timeout).await
+    }
+}
+
+impl token_store::Host for HostState {
+    async fn load(&mut self, partition: String) -> Result<Option<String>, String> {
+        match self.token_store.as_ref().ok_or(NO_TOKEN_CACHE)? {
+            TokenStoreBackend::File(store) => store.load(&partition),
+            TokenStoreBackend::Keyring(store) => store.load(&partition).await,
+        }
+    }
+
+    async fn save(&mut self, partition: String, data: String) -> Result<(), String> {
+        let result = match self.token_store.as_ref().ok_or(NO_TOKEN_CACHE)? {
+            TokenStoreBackend::File(store) => store.save(&partition, &data),
+            TokenStoreBackend::Keyring(store) => store.save(&partition, &data).await,
+        };
+        result.inspect_err(|error| tracing::warn!("saving the token cache failed: {error}"))
+    }
+
+    async fn remove(&mut self, partition: String) -> Result<(), String> {
+        match self.token_store.as_ref().ok_or(NO_TOKEN_CACHE)? {
+            TokenStoreBackend::File(store) => store.remove(&partition),
+            TokenStoreBackend::Keyring(store) => store.remove(&partition).await,
+        }
     }
 }
 

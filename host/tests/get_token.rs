@@ -413,16 +413,31 @@ fn entra_errors_name_code_and_hint() {
 
 #[test]
 fn no_method_available_lists_every_reason() {
+    // The default chain ends with devicecode; the emulator declines its sign-in.
+    let emulator = Emulator::start(EmulatorConfig::default().device_code_interval_secs(1)).unwrap();
+    emulator.push_device_poll(azauth_emulator::DevicePoll::Declined);
     let sandbox = Sandbox::new();
-    let finished = run(sandbox.azauth().args(["get-token", "--scope", SCOPE]));
+    let finished = run(sandbox.azauth().args([
+        "get-token",
+        "--scope",
+        SCOPE,
+        "--authority-host",
+        &emulator.url(),
+        "--no-cache",
+    ]));
     finished.assert_code(1);
     assert!(finished.stdout.is_empty());
-    let lines: Vec<&str> = finished.stderr.lines().collect();
+    let lines: Vec<&str> = finished
+        .stderr
+        .lines()
+        .skip_while(|line| !line.starts_with("azauth: no method"))
+        .collect();
     assert_eq!(lines[0], format!("azauth: no method produced a token for {SCOPE}"));
     assert!(lines[1].starts_with("  msi: unavailable: "), "{lines:?}");
     assert!(lines[2].starts_with("  cli: unavailable: "), "{lines:?}");
-    assert!(lines[3].starts_with("  devicecode: unavailable: "), "{lines:?}");
-    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert!(lines[3].starts_with("  devicecode: failed: the sign-in at "), "{lines:?}");
+    assert!(lines[4].starts_with("The chain stopped at the failed method"), "{lines:?}");
+    assert_eq!(lines.len(), 5, "{lines:?}");
 }
 
 #[test]

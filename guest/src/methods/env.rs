@@ -15,6 +15,7 @@
 
 use super::certificate::{self, CertificatePlan};
 use super::client_secret::ClientSecretPlan;
+use super::sign_in::UserSignIn;
 use super::{MethodError, Plan};
 use crate::cache::CacheKey;
 use crate::cloud::Authority;
@@ -186,6 +187,10 @@ impl Plan for PasswordPlan {
     }
 
     fn acquire(&self) -> Result<Token, MethodError> {
+        // A token or refresh token cached by an earlier run saves a password grant.
+        if let Some(token) = self.sign_in().silent() {
+            return Ok(token);
+        }
         check_user_realm(&self.authority, &self.username)?;
         let endpoint = Endpoint {
             authority: &self.authority,
@@ -196,7 +201,22 @@ impl Plan for PasswordPlan {
             username: &self.username,
             password: &self.password,
         };
-        entra::request_token(&endpoint, grant, &self.scope)
+        let user_token = entra::request_user_token(&endpoint, grant, &self.scope)?;
+        self.sign_in().remember(&user_token);
+        Ok(user_token.token)
+    }
+}
+
+impl PasswordPlan {
+    /// The persistent cache entry of this user's sign-in.
+    fn sign_in(&self) -> UserSignIn {
+        UserSignIn {
+            method: "env",
+            authority: self.authority.clone(),
+            tenant: self.tenant.clone(),
+            client_id: self.client_id.clone(),
+            scope: self.scope.clone(),
+        }
     }
 }
 

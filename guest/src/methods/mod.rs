@@ -2,7 +2,11 @@
 
 mod certificate;
 mod client_secret;
+mod device_code;
 mod env;
+mod interactive;
+mod sign_in;
+mod vscode;
 
 use crate::bindings::azauth::credential::types::MethodInfo;
 use crate::cache::CacheKey;
@@ -124,7 +128,11 @@ impl Method {
             Method::Cli => "the Azure CLI (az) on PATH, signed in with `az login`",
             Method::Msi => "a managed identity endpoint: Azure VM, App Service, Arc, Cloud Shell or Azure ML",
             Method::DeviceCode => "a person who can open a URL and enter a code",
-            Method::VsCode => "a sign-in of the Azure Resources extension of VS Code",
+            Method::VsCode => {
+                "a VS Code Azure sign-in: the Azure Account extension's refresh token in the \
+                 system keyring (read with secret-tool), or the Azure Resources extension's \
+                 authRecord.json with a matching azauth sign-in for VS Code's client"
+            }
             Method::PowerShell => "PowerShell (pwsh) with Az.Accounts, signed in with Connect-AzAccount",
             Method::ClientSecret => {
                 "client ID, tenant ID and client secret from --client-id, --tenant-id and \
@@ -143,7 +151,15 @@ impl Method {
 
     /// Tells whether this build implements the method.
     pub fn implemented(self) -> bool {
-        matches!(self, Method::Env | Method::ClientSecret | Method::Certificate)
+        matches!(
+            self,
+            Method::Env
+                | Method::ClientSecret
+                | Method::Certificate
+                | Method::DeviceCode
+                | Method::Interactive
+                | Method::VsCode
+        )
     }
 
     /// Describes the method for `list-methods`.
@@ -162,6 +178,9 @@ impl Method {
             Method::Env => env::plan(settings, env),
             Method::ClientSecret => client_secret::plan(settings, env),
             Method::Certificate => certificate::plan(settings, env),
+            Method::DeviceCode => device_code::plan(settings),
+            Method::Interactive => interactive::plan(settings),
+            Method::VsCode => vscode::plan(settings),
             // TODO: these methods are recognized so that configurations naming them load;
             // until they are implemented the chain skips them as unavailable.
             other => Err(MethodError::Unavailable(format!(

@@ -114,3 +114,51 @@ pub fn client_secret_args(emulator: &Emulator) -> Vec<String> {
     .map(String::from)
     .to_vec()
 }
+
+/// Returns the path of a program on `PATH`, if it is installed.
+pub fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(program))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+/// Tells whether a real Secret Service can run here: a private D-Bus session with
+/// gnome-keyring, reached with secret-tool. Prints why a test is skipped when not.
+pub fn secret_service_installed(test: &str) -> bool {
+    let tools = ["dbus-run-session", "gnome-keyring-daemon", "secret-tool"];
+    match tools.iter().find(|tool| on_path(tool).is_none()) {
+        Some(missing) => {
+            eprintln!("{test} skipped: {missing} is not installed");
+            false
+        }
+        None => true,
+    }
+}
+
+/// Runs `script` with `sh` in a private D-Bus session whose gnome-keyring is unlocked,
+/// with the sandbox's environment, `$AZAUTH` set to the binary and `$SECRET` to `secret`.
+pub fn run_in_keyring_session(sandbox: &Sandbox, secret: &str, script: &str) -> Finished {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let runtime_dir = sandbox.path().join("run");
+    std::fs::create_dir_all(&runtime_dir).unwrap();
+    std::fs::set_permissions(&runtime_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let script = format!(
+        "printf 'fake-keyring-password' | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1\n{script}"
+    );
+    let mut command = Command::new("dbus-run-session");
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", sandbox.path())
+        .env("TZ", "UTC")
+        .env("XDG_RUNTIME_DIR", &runtime_dir)
+        .env("AZAUTH", env!("CARGO_BIN_EXE_azauth"))
+        .env("SECRET", secret)
+        .current_dir(sandbox.path())
+        .stdin(Stdio::null())
+        .args(["--", "sh", "-c", &script]);
+    run(&mut command)
+}

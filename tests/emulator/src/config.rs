@@ -54,7 +54,15 @@ pub struct EmulatorConfig {
     pub(crate) users: Vec<User>,
     pub(crate) token_lifetime_secs: u64,
     pub(crate) log_requests: bool,
+    pub(crate) device_code_interval_secs: u64,
+    pub(crate) device_code_lifetime_secs: u64,
 }
+
+/// Default `interval` of device authorization responses, in seconds, as Entra ID sends.
+pub const DEFAULT_DEVICE_CODE_INTERVAL_SECS: u64 = 5;
+
+/// Default `expires_in` of device codes, in seconds: Entra ID's 15 minutes.
+pub const DEFAULT_DEVICE_CODE_LIFETIME_SECS: u64 = 900;
 
 /// A directory: a tenant ID and the domain names that resolve to it.
 #[derive(Clone, Debug)]
@@ -139,6 +147,8 @@ impl EmulatorConfig {
             users: Vec::new(),
             token_lifetime_secs: DEFAULT_TOKEN_LIFETIME_SECS,
             log_requests: false,
+            device_code_interval_secs: DEFAULT_DEVICE_CODE_INTERVAL_SECS,
+            device_code_lifetime_secs: DEFAULT_DEVICE_CODE_LIFETIME_SECS,
         }
     }
 
@@ -284,6 +294,21 @@ impl EmulatorConfig {
         self
     }
 
+    /// Sets the `interval` of device authorization responses, in seconds. Tests use 1 to
+    /// keep polling fast; Entra ID sends 5.
+    #[must_use]
+    pub fn device_code_interval_secs(mut self, secs: u64) -> EmulatorConfig {
+        self.device_code_interval_secs = secs;
+        self
+    }
+
+    /// Sets the lifetime (`expires_in`) of device codes, in seconds.
+    #[must_use]
+    pub fn device_code_lifetime_secs(mut self, secs: u64) -> EmulatorConfig {
+        self.device_code_lifetime_secs = secs;
+        self
+    }
+
     /// Writes one line per request (method, path and status) to stderr when `enabled`.
     ///
     /// The line never contains headers, query strings or bodies, so no secret, password
@@ -299,6 +324,13 @@ impl EmulatorConfig {
             .retain(|known| !known.client_id.eq_ignore_ascii_case(&app.client_id));
         self.apps.push(app);
         self
+    }
+
+    /// Returns the user that signs in at the device code page or the authorize endpoint:
+    /// the user named by `hint` if registered, else the first user.
+    pub(crate) fn interactive_user(&self, hint: Option<&str>) -> Option<&User> {
+        hint.and_then(|hint| self.find_user(hint))
+            .or_else(|| self.users.first())
     }
 
     /// Finds a registered tenant by ID or domain name.

@@ -64,6 +64,20 @@ fn hex_value(digit: u8) -> Option<u8> {
     }
 }
 
+/// Percent-encodes everything but RFC 3986 unreserved characters, for query values.
+pub(crate) fn percent_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|byte| {
+            if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+                (byte as char).to_string()
+            } else {
+                format!("%{byte:02X}")
+            }
+        })
+        .collect()
+}
+
 /// Encodes bytes as Base64url without padding, the form that JWTs use (RFC 7515
 /// section 2).
 pub(crate) fn base64url_encode(data: &[u8]) -> String {

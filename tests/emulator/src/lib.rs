@@ -2,8 +2,13 @@
 //!
 //! The emulator speaks the Entra ID v2.0 protocols over plain HTTP/1.1 on `127.0.0.1`:
 //!
-//! - `POST /{tenant}/oauth2/v2.0/token` with the `client_credentials`, `password` and
-//!   `refresh_token` grants, returning Entra's success and error bodies.
+//! - `POST /{tenant}/oauth2/v2.0/token` with the `client_credentials`, `password`,
+//!   `refresh_token`, `authorization_code` (PKCE S256) and device code grants, returning
+//!   Entra's success and error bodies.
+//! - `POST /{tenant}/oauth2/v2.0/devicecode`, whose codes are approved at the first
+//!   poll unless [`Emulator::push_device_poll`] scripts other answers first.
+//! - `GET /{tenant}/oauth2/v2.0/authorize`, which consents at once for the user named
+//!   by `login_hint` (else the first user) and redirects with a code.
 //! - `GET /{tenant}/v2.0/.well-known/openid-configuration` and
 //!   `GET /{tenant}/discovery/v2.0/keys`.
 //! - `GET /common/userrealm/{username}`.
@@ -46,12 +51,15 @@ mod routes;
 mod server;
 mod tokens;
 
-pub use config::{DEFAULT_TOKEN_LIFETIME_SECS, EmulatorConfig, demo};
+pub use config::{
+    DEFAULT_DEVICE_CODE_INTERVAL_SECS, DEFAULT_DEVICE_CODE_LIFETIME_SECS,
+    DEFAULT_TOKEN_LIFETIME_SECS, EmulatorConfig, demo,
+};
 pub use fault::{Fault, TOKEN_PATH_SUFFIX};
 pub use http::{MAX_BODY_BYTES, MAX_HEADER_BYTES};
 pub use record::RecordedRequest;
 pub use server::Emulator;
-pub use tokens::IssuedToken;
+pub use tokens::{DevicePoll, IssuedToken};
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 

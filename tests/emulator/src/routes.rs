@@ -12,7 +12,13 @@ use crate::server::State;
 type Route = fn(&State, &RecordedRequest, &[String]) -> Option<Response>;
 
 /// Routes in the order they are tried. Add an endpoint module by adding its function.
-const ROUTES: &[Route] = &[route_health, entra::token::route, entra::discovery::route];
+const ROUTES: &[Route] = &[
+    route_health,
+    entra::token::route,
+    entra::discovery::route,
+    entra::device_code::route,
+    entra::authorize::route,
+];
 
 /// Returns the response of the first route that owns the request's path, or a 404.
 pub(crate) fn dispatch(state: &State, request: &RecordedRequest) -> Response {

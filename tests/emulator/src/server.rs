@@ -15,7 +15,7 @@ use crate::http::{self, MAX_BODY_BYTES, MAX_HEADER_BYTES, ReadError, Response};
 use crate::lock;
 use crate::record::RecordedRequest;
 use crate::routes;
-use crate::tokens::{IssuedToken, TokenStore};
+use crate::tokens::{DevicePoll, IssuedToken, TokenStore};
 
 /// Read and write timeout of a connection. A client that sends nothing for this long
 /// loses its connection without a response.
@@ -150,6 +150,13 @@ impl Emulator {
             .issued()
             .into_iter()
             .find(|token| token.access_token == access_token)
+    }
+
+    /// Queues the answer to the next device code poll. Polls with no queued answer are
+    /// approved at once for the signed-in user, so a test scripts only the answers that
+    /// come before the approval, such as pending, pending, slow down.
+    pub fn push_device_poll(&self, answer: DevicePoll) {
+        lock(&self.state.tokens.device_polls).push_back(answer);
     }
 
     /// Revokes a refresh token, so that redeeming it fails with AADSTS50173. Returns

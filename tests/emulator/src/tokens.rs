@@ -38,6 +38,43 @@ pub(crate) struct RefreshGrant {
     pub(crate) revoked: bool,
 }
 
+/// A device code and the sign-in it stands for.
+#[derive(Clone, Debug)]
+pub(crate) struct DeviceGrant {
+    pub(crate) tenant_id: String,
+    pub(crate) client_id: String,
+    pub(crate) username: String,
+    pub(crate) scope: String,
+    /// Unix seconds after which polls get `expired_token`.
+    pub(crate) expires_at: u64,
+    pub(crate) redeemed: bool,
+}
+
+/// An authorization code and what it was issued for.
+#[derive(Clone, Debug)]
+pub(crate) struct CodeGrant {
+    pub(crate) tenant_id: String,
+    pub(crate) client_id: String,
+    pub(crate) username: String,
+    pub(crate) redirect_uri: String,
+    /// PKCE `code_challenge` (S256).
+    pub(crate) code_challenge: String,
+    pub(crate) redeemed: bool,
+}
+
+/// Scripted response to the next device code poll, in place of approving it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DevicePoll {
+    /// `authorization_pending`: the person has not finished.
+    Pending,
+    /// `slow_down`: the client polls too often.
+    SlowDown,
+    /// `authorization_declined`: the person refused.
+    Declined,
+    /// `expired_token`: the code expired.
+    Expired,
+}
+
 /// Every access token and refresh token issued by one emulator.
 #[derive(Default)]
 pub(crate) struct TokenStore {
@@ -45,6 +82,9 @@ pub(crate) struct TokenStore {
     issued: Mutex<Vec<IssuedToken>>,
     refresh_grants: Mutex<HashMap<String, RefreshGrant>>,
     assertion_ids: Mutex<std::collections::HashSet<String>>,
+    pub(crate) device_grants: Mutex<HashMap<String, DeviceGrant>>,
+    pub(crate) device_polls: Mutex<std::collections::VecDeque<DevicePoll>>,
+    pub(crate) code_grants: Mutex<HashMap<String, CodeGrant>>,
 }
 
 impl TokenStore {
@@ -88,7 +128,7 @@ impl TokenStore {
     }
 
     /// Returns `<prefix>-<counter>-<16 random hex digits>`, unique within this store.
-    fn new_token(&self, prefix: &str) -> String {
+    pub(crate) fn new_token(&self, prefix: &str) -> String {
         let counter = self.counter.fetch_add(1, Ordering::Relaxed) + 1;
         format!("{prefix}-{counter}-{}", random_hex())
     }

@@ -5,6 +5,8 @@
 //! that the emulator's own URL replaces `https://login.microsoftonline.com`.
 
 pub(crate) mod assertion;
+pub(crate) mod authorize;
+pub(crate) mod device_code;
 pub(crate) mod discovery;
 pub(crate) mod token;
 
@@ -242,6 +244,75 @@ impl EntraError {
         )
     }
 
+    /// A device code poll before the person finished (AADSTS70016).
+    pub(crate) fn authorization_pending() -> EntraError {
+        EntraError::new(
+            400,
+            "authorization_pending",
+            70_016,
+            "OAuth 2.0 device flow error. Authorization is pending. Continue polling.".to_owned(),
+        )
+    }
+
+    /// A device code poll that comes too soon (RFC 8628 `slow_down`).
+    ///
+    /// NOTE: Entra ID does not document `slow_down`, so the AADSTS code here is the
+    /// pending one; clients act on the `error` value alone.
+    pub(crate) fn slow_down() -> EntraError {
+        EntraError::new(
+            400,
+            "slow_down",
+            70_016,
+            "OAuth 2.0 device flow error. Polling too frequently; slow down.".to_owned(),
+        )
+    }
+
+    /// The person declined the device code sign-in.
+    ///
+    /// NOTE: the AADSTS code is an assumption; the `error` value is Entra ID's.
+    pub(crate) fn authorization_declined() -> EntraError {
+        EntraError::new(
+            400,
+            "authorization_declined",
+            70_000,
+            "The end user denied the authorization request.".to_owned(),
+        )
+    }
+
+    /// The device code expired (AADSTS70019).
+    pub(crate) fn expired_token() -> EntraError {
+        EntraError::new(
+            400,
+            "expired_token",
+            70_019,
+            "Verification code expired.".to_owned(),
+        )
+    }
+
+    /// The device code is unknown.
+    ///
+    /// NOTE: the AADSTS code is an assumption; the `error` value is RFC 8628's.
+    pub(crate) fn bad_verification_code() -> EntraError {
+        EntraError::new(
+            400,
+            "bad_verification_code",
+            70_000,
+            "The device code is not recognised.".to_owned(),
+        )
+    }
+
+    /// AADSTS50011: the redirect URI is not registered for the application.
+    pub(crate) fn redirect_uri_mismatch(redirect_uri: &str, client_id: &str) -> EntraError {
+        EntraError::new(
+            400,
+            "invalid_request",
+            50_011,
+            format!(
+                "The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs configured for the application '{client_id}'."
+            ),
+        )
+    }
+
     /// AADSTS700021: `iss` or `sub` of the client assertion is not the `client_id`.
     pub(crate) fn assertion_client_mismatch(claim: &str) -> EntraError {
         EntraError::new(
@@ -292,6 +363,16 @@ impl EntraError {
             "client_assertion_type '{assertion_type}' is not '{}'",
             assertion::JWT_BEARER
         ))
+    }
+
+    /// AADSTS501481: the PKCE code verifier does not match the challenge.
+    pub(crate) fn code_verifier_mismatch() -> EntraError {
+        EntraError::new(
+            400,
+            "invalid_grant",
+            501_481,
+            "The Code_Verifier does not match the code_challenge supplied in the authorization request.".to_owned(),
+        )
     }
 
     /// AADSTS70003: the grant type is not one the emulator supports.
