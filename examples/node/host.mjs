@@ -102,14 +102,40 @@ async function instantiateComponent(options, log) {
             log,
         ),
         "azauth:credential/logging": { log },
-        // This build of the component does not import `process`, because no
-        // implemented method runs a program. The code that jco generates reads only
-        // the imports that the component declares, so this definition is unused for now.
         "azauth:credential/process": {
             run(command) {
                 log("info", `rejected a request to run ${command.program}: this host does not run programs`);
                 // A thrown object becomes the err case: run-error.not-allowed.
                 throw { tag: "not-allowed", val: `${command.program}: this host does not run programs` };
+            },
+        },
+        // This host has no person to sign in and keeps no persistent cache: every call
+        // fails, so devicecode and interactive report themselves unavailable and tokens
+        // live only as long as the instance. A thrown string becomes the err case.
+        "azauth:credential/user": {
+            showDeviceCode() {
+                throw "this host cannot show a device code";
+            },
+            endDeviceCode() {},
+            openBrowser() {
+                throw "this host cannot open a browser";
+            },
+            listenRedirect() {
+                throw "this host cannot listen for a sign-in redirect";
+            },
+            waitRedirect() {
+                throw "this host cannot listen for a sign-in redirect";
+            },
+        },
+        "azauth:credential/token-store": {
+            load() {
+                throw "this host keeps no persistent token cache";
+            },
+            save() {
+                throw "this host keeps no persistent token cache";
+            },
+            remove() {
+                throw "this host keeps no persistent token cache";
             },
         },
         // The types interface has no functions.

@@ -51,6 +51,8 @@ GUEST_LEVELS = {
 }
 VERBOSITY_LEVELS = [logging.WARNING, logging.INFO, logging.DEBUG, TRACE]
 
+# The fields of the WIT record token-options, in order. wasmtime-py needs every field
+# of a record set, so this list must follow wit/azauth.wit.
 TOKEN_OPTION_FIELDS = (
     "tenant-id",
     "client-id",
@@ -60,6 +62,9 @@ TOKEN_OPTION_FIELDS = (
     "cloud",
     "authority-host",
     "config",
+    "send-certificate-chain",
+    "login-hint",
+    "sign-in-timeout-secs",
 )
 
 guest_log = logging.getLogger("azauth.guest")
@@ -126,6 +131,20 @@ def log_message(_store, level, message):
     guest_log.log(GUEST_LEVELS.get(level, logging.INFO), "%s", message)
 
 
+def no_person(_store, *_args):
+    """Implement azauth:credential/user: this host has no person to sign in."""
+    return Variant("err", "this host has no person to sign in")
+
+
+def end_device_code(_store, _signed_in):
+    """Implement user.end-device-code: there is no prompt to end."""
+
+
+def no_token_store(_store, *_args):
+    """Implement azauth:credential/token-store: this host keeps no persistent cache."""
+    return Variant("err", "this host keeps no persistent token cache")
+
+
 def build_linker(engine):
     linker = Linker(engine)
     linker.add_wasip2()
@@ -134,14 +153,19 @@ def build_linker(engine):
     # allow only the authority host.
     linker.add_wasi_http()
     with linker.root() as root:
-        # This build of the component does not import `process`, because no
-        # implemented method runs a program. A linker accepts definitions that a
-        # component does not import, so this host keeps working when one does.
-        # NOTE: run_program has not run against a component, because none imports it yet.
         with root.add_instance("azauth:credential/process@0.1.0") as process:
             process.add_func("run", run_program)
         with root.add_instance("azauth:credential/logging@0.1.0") as logging_instance:
             logging_instance.add_func("log", log_message)
+        # Every prompt and every cache call fails, so devicecode and interactive report
+        # themselves unavailable and tokens live only as long as the instance.
+        with root.add_instance("azauth:credential/user@0.1.0") as user:
+            for name in ("show-device-code", "open-browser", "listen-redirect", "wait-redirect"):
+                user.add_func(name, no_person)
+            user.add_func("end-device-code", end_device_code)
+        with root.add_instance("azauth:credential/token-store@0.1.0") as token_store:
+            for name in ("load", "save", "remove"):
+                token_store.add_func(name, no_token_store)
     return linker
 
 
