@@ -25,6 +25,9 @@ use crate::{clock, log};
 /// their lifetime, as MSAL does for managed identity tokens.
 const LONG_LIVED_SECS: u64 = 7200;
 
+/// `client_assertion_type` of a JWT client assertion (RFC 7523 section 2.2).
+pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
 /// Entra ID's error body: RFC 6749 section 5.2 plus Microsoft's diagnostic fields.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct EntraError {
@@ -102,6 +105,9 @@ pub struct Token {
 pub enum Grant<'a> {
     /// Client credentials grant with a client secret.
     ClientSecret(&'a Secret),
+    /// Client credentials grant with a client assertion (RFC 7523 section 2.2), such as a
+    /// federated token from Kubernetes.
+    ClientAssertion(&'a Secret),
     /// Resource owner password grant (public client; no MFA).
     Password {
         /// User principal name.
@@ -148,6 +154,16 @@ pub fn request_token(endpoint: &Endpoint, grant: Grant, scope: &str) -> Result<T
             let result = client
                 .exchange_client_credentials()
                 .add_scope(Scope::new(scope.to_string()))
+                .request(&|request| http.execute(request));
+            (result, http.last_status())
+        }
+        Grant::ClientAssertion(assertion) => {
+            let http = HttpClient::new();
+            let result = client
+                .exchange_client_credentials()
+                .add_scope(Scope::new(scope.to_string()))
+                .add_extra_param("client_assertion_type", CLIENT_ASSERTION_TYPE)
+                .add_extra_param("client_assertion", assertion.expose().to_string())
                 .request(&|request| http.execute(request));
             (result, http.last_status())
         }

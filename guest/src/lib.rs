@@ -14,6 +14,7 @@ mod config;
 mod entra;
 mod log;
 mod methods;
+mod process;
 mod secret;
 mod settings;
 mod transport;
@@ -52,6 +53,10 @@ impl Default for TokenOptions {
             cloud: None,
             authority_host: None,
             config: None,
+            imds_probe_timeout_ms: None,
+            process_timeout_ms: None,
+            identity_object_id: None,
+            identity_resource_id: None,
         }
     }
 }

@@ -14,6 +14,14 @@ use crate::validate;
 /// MSTICPy's documentation gives them.
 pub const DEFAULT_METHODS: [Method; 3] = [Method::Msi, Method::Cli, Method::DeviceCode];
 
+/// Default time for the first request to IMDS: azure-identity's probe timeout since
+/// 1.15.0. A machine off Azure either refuses at once or drops the packets, so a longer
+/// wait only delays the next method.
+pub const DEFAULT_IMDS_PROBE_TIMEOUT_MS: u32 = 1000;
+
+/// Default run time of `az` and `pwsh`: azure-identity's `process_timeout`.
+pub const DEFAULT_PROCESS_TIMEOUT_MS: u32 = 10_000;
+
 /// The environment variables that the component can see.
 ///
 /// wasi-libc reads the environment once per instance, so this is a snapshot; settings
@@ -70,6 +78,14 @@ pub struct Settings {
     pub client_secret: Option<Secret>,
     /// The configuration, or an empty one.
     pub config: MsticpyConfig,
+    /// Connect and first-byte timeout of the first request to IMDS, in milliseconds.
+    pub imds_probe_timeout_ms: u32,
+    /// Run time allowed to `az` and `pwsh`, in milliseconds.
+    pub process_timeout_ms: u32,
+    /// Object ID of a user-assigned managed identity, from the options.
+    pub identity_object_id: Option<String>,
+    /// Resource ID of a user-assigned managed identity, from the options.
+    pub identity_resource_id: Option<String>,
 }
 
 /// Resolves and validates a call. Errors are messages for an invalid request.
@@ -100,6 +116,23 @@ pub fn resolve(methods: &[String], scope: &str, options: TokenOptions) -> Result
         validate::client_id(client)?;
     }
     let client_secret = non_empty(options.client_secret.as_deref()).map(Secret::new);
+    let identity_object_id = non_empty(options.identity_object_id.as_deref()).map(str::to_string);
+    if let Some(object_id) = &identity_object_id {
+        validate::client_id(object_id)
+            .map_err(|_| format!("invalid identity object id {object_id:?}: use the object (principal) ID GUID of the managed identity"))?;
+    }
+    let identity_resource_id =
+        non_empty(options.identity_resource_id.as_deref()).map(str::to_string);
+    if let Some(resource_id) = &identity_resource_id {
+        validate::resource_id(resource_id)?;
+    }
+    let imds_probe_timeout_ms = positive(
+        options.imds_probe_timeout_ms,
+        DEFAULT_IMDS_PROBE_TIMEOUT_MS,
+        "imds probe timeout",
+    )?;
+    let process_timeout_ms =
+        positive(options.process_timeout_ms, DEFAULT_PROCESS_TIMEOUT_MS, "process timeout")?;
 
     if methods.contains(&Method::ClientSecret) {
         let args = &config.cli_args;
@@ -135,7 +168,20 @@ pub fn resolve(methods: &[String], scope: &str, options: TokenOptions) -> Result
         client_id,
         client_secret,
         config,
+        imds_probe_timeout_ms,
+        process_timeout_ms,
+        identity_object_id,
+        identity_resource_id,
     })
+}
+
+/// Returns `value`, or `default` when it is absent; zero is invalid.
+fn positive(value: Option<u32>, default: u32, what: &str) -> Result<u32, String> {
+    match value {
+        None => Ok(default),
+        Some(0) => Err(format!("invalid {what} 0 ms: give a positive number of milliseconds")),
+        Some(ms) => Ok(ms),
+    }
 }
 
 /// Turns names into methods: the call's, else the configuration's, else the defaults.

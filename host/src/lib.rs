@@ -51,6 +51,10 @@ impl Default for TokenOptions {
             cloud: None,
             authority_host: None,
             config: None,
+            imds_probe_timeout_ms: None,
+            process_timeout_ms: None,
+            identity_object_id: None,
+            identity_resource_id: None,
         }
     }
 }

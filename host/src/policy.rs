@@ -4,6 +4,7 @@
 //! is instantiated and does not change while it runs.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[path = "../../guest/src/cloud.rs"]
@@ -13,7 +14,7 @@ mod cloud;
 pub use cloud::{Authority, Cloud, Scheme};
 
 /// Environment variables that the component's methods read.
-pub const METHOD_VARIABLES: [&str; 12] = [
+pub const METHOD_VARIABLES: [&str; 18] = [
     "AZURE_CLIENT_ID",
     "AZURE_TENANT_ID",
     "AZURE_CLIENT_SECRET",
@@ -26,6 +27,12 @@ pub const METHOD_VARIABLES: [&str; 12] = [
     "AZURE_FEDERATED_TOKEN_FILE",
     "AZURE_POD_IDENTITY_AUTHORITY_HOST",
     "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "IDENTITY_SERVER_THUMBPRINT",
+    "IMDS_ENDPOINT",
+    "DEFAULT_IDENTITY_CLIENT_ID",
 ];
 
 /// Programs that the component may run, by bare name.
@@ -55,6 +62,11 @@ pub struct Policy {
     pub allow_loopback_http: bool,
     /// Programs the component may run, by bare name.
     pub programs: BTreeSet<String>,
+    /// `host:port` pairs that the component may reach over plain http, beyond loopback.
+    pub http_hosts: BTreeSet<String>,
+    /// Folders the component may read, each as (folder on the host, path the component
+    /// sees). The component can neither write nor create files in them.
+    pub read_dirs: Vec<(PathBuf, String)>,
 }
 
 impl Policy {
@@ -65,7 +77,50 @@ impl Policy {
             https_hosts: BTreeSet::new(),
             allow_loopback_http: false,
             programs: BTreeSet::new(),
+            http_hosts: BTreeSet::new(),
+            read_dirs: Vec::new(),
         }
+    }
+
+    /// Grants plain http to one host and port, such as a managed identity endpoint.
+    /// The port defaults to 80. Names are compared without case.
+    pub fn allow_http_host(&mut self, host: &str, port: Option<u16>) -> &mut Policy {
+        self.http_hosts
+            .insert(format!("{}:{}", host.to_ascii_lowercase(), port.unwrap_or(80)));
+        self
+    }
+
+    /// Grants the host of a URL: plain http to its host and port, or https to its host.
+    /// A value that is not an http or https URL grants nothing.
+    pub fn allow_url_host(&mut self, url: &str) -> &mut Policy {
+        let Ok(uri) = url.trim().parse::<http::Uri>() else {
+            return self;
+        };
+        let Some(host) = uri.host() else {
+            return self;
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        match uri.scheme_str() {
+            Some("http") => {
+                self.allow_http_host(host, uri.port_u16());
+            }
+            Some("https") => {
+                let key = match uri.port_u16() {
+                    Some(443) | None => host.to_ascii_lowercase(),
+                    Some(port) => format!("{}:{port}", host.to_ascii_lowercase()),
+                };
+                self.https_hosts.insert(key);
+            }
+            _ => {}
+        }
+        self
+    }
+
+    /// Grants read-only access to the folder `host_dir`, which the component sees at
+    /// `guest_path`.
+    pub fn allow_read_dir(&mut self, host_dir: impl Into<PathBuf>, guest_path: &str) -> &mut Policy {
+        self.read_dirs.push((host_dir.into(), guest_path.to_string()));
+        self
     }
 
     /// Grants https to a cloud's authority host.
@@ -123,16 +178,24 @@ impl Policy {
                     ))
                 }
             }
-            Some("http") if cloud::is_loopback_host(&host) => {
-                if self.allow_loopback_http {
+            Some("http") => {
+                let bare = host.trim_start_matches('[').trim_end_matches(']');
+                let key = format!("{bare}:{}", port.unwrap_or(80));
+                if self.http_hosts.contains(&key) {
                     Ok(())
+                } else if cloud::is_loopback_host(&host) {
+                    if self.allow_loopback_http {
+                        Ok(())
+                    } else {
+                        Err(format!("plain http to {key} is not granted"))
+                    }
                 } else {
-                    Err(format!("plain http to {host} is not granted"))
+                    Err(format!(
+                        "plain http to {key} is not granted: plain http goes to loopback only, \
+                         and to the managed identity endpoints that the environment names"
+                    ))
                 }
             }
-            Some("http") => Err(format!(
-                "plain http to {host} is not granted: plain http goes to loopback only"
-            )),
             other => Err(format!("the scheme {} is not granted", other.unwrap_or("(none)"))),
         }
     }
@@ -181,5 +244,32 @@ mod tests {
         policy.allow_authority(&Authority::parse("https://login.example:8443").unwrap());
         assert!(policy.check_request(&uri("https://login.example:8443/x")).is_ok());
         assert!(policy.check_request(&uri("https://login.example/x")).is_err());
+    }
+
+    #[test]
+    fn http_host_grant_is_exact() {
+        let mut policy = Policy::new();
+        policy.allow_http_host("169.254.169.254", None);
+        assert!(policy.check_request(&uri("http://169.254.169.254/metadata/identity/oauth2/token")).is_ok());
+        assert!(policy.check_request(&uri("http://169.254.169.254:8080/x")).is_err());
+        assert!(policy.check_request(&uri("http://169.254.169.253/x")).is_err());
+        assert!(policy.check_request(&uri("https://169.254.169.254/x")).is_err());
+        // A granted loopback port does not open other loopback ports.
+        policy.allow_url_host("http://127.0.0.1:40342/metadata/identity/oauth2/token");
+        assert!(policy.check_request(&uri("http://127.0.0.1:40342/x")).is_ok());
+        assert!(policy.check_request(&uri("http://127.0.0.1:40343/x")).is_err());
+        assert!(policy.check_request(&uri("http://localhost:40342/x")).is_err());
+    }
+
+    #[test]
+    fn url_host_grant_follows_scheme() {
+        let mut policy = Policy::new();
+        policy.allow_url_host("https://sf.example:2377/metadata/identity/oauth2/token");
+        policy.allow_url_host("not a url");
+        policy.allow_url_host("ftp://x.example/");
+        assert!(policy.check_request(&uri("https://sf.example:2377/x")).is_ok());
+        assert!(policy.check_request(&uri("http://sf.example:2377/x")).is_err());
+        assert_eq!(policy.http_hosts.len(), 0);
+        assert_eq!(policy.https_hosts.len(), 1);
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use wasmtime::error::Context as _;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
-use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use wasmtime_wasi_http::WasiHttpCtx;
 
 use crate::bindings::{CredentialHost, CredentialHostPre};
@@ -52,7 +52,10 @@ impl Runtime {
     /// Instantiates the component under a policy.
     ///
     /// The component sees only the environment variables the policy grants, reads them
-    /// once, and keeps its token cache for the life of the session.
+    /// once, and keeps its token cache for the life of the session. It also sees
+    /// `AZAUTH_UTC_OFFSET_SECONDS`, the host's current offset from UTC, which the `cli`
+    /// method needs to read older Azure CLI output. Folders the policy grants are
+    /// opened read-only; one that cannot be opened is skipped with a warning.
     pub async fn session(&self, policy: &Policy) -> anyhow::Result<Session> {
         let mut wasi = WasiCtxBuilder::new();
         wasi.inherit_stderr()
@@ -62,6 +65,16 @@ impl Runtime {
         for name in &policy.env {
             if let Ok(value) = std::env::var(name) {
                 wasi.env(name, value);
+            }
+        }
+        wasi.env(UTC_OFFSET_VARIABLE, local_utc_offset_seconds().to_string());
+        for (host_dir, guest_path) in &policy.read_dirs {
+            if let Err(error) = wasi.preopened_dir(host_dir, guest_path, FsPerms::ReadOnly) {
+                tracing::warn!(
+                    folder = %host_dir.display(),
+                    guest_path = %guest_path,
+                    "the granted folder could not be opened, so the component cannot read it: {error}"
+                );
             }
         }
         let state = HostState {
@@ -81,6 +94,15 @@ impl Runtime {
             .context("instantiating the credential component")?;
         Ok(Session { store, bindings })
     }
+}
+
+/// Name of the variable that carries the host's offset from UTC into the component.
+pub const UTC_OFFSET_VARIABLE: &str = "AZAUTH_UTC_OFFSET_SECONDS";
+
+/// The local time zone's offset from UTC now, in seconds east of UTC (`TZ` applies).
+fn local_utc_offset_seconds() -> i32 {
+    use chrono::Offset as _;
+    chrono::Local::now().offset().fix().local_minus_utc()
 }
 
 /// One instance of the component and its token cache.

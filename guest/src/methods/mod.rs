@@ -1,7 +1,11 @@
 //! The credential methods: their names, what each needs, and how each runs.
 
+mod cli;
 mod client_secret;
 mod env;
+mod msi;
+mod powershell;
+mod workload_identity;
 
 use crate::bindings::azauth::credential::types::MethodInfo;
 use crate::cache::CacheKey;
@@ -47,11 +51,13 @@ pub enum Method {
     Certificate,
     /// Browser sign-in.
     Interactive,
+    /// Workload identity federation: a token file from Kubernetes as a client assertion.
+    WorkloadIdentity,
 }
 
 impl Method {
     /// Every method, in the order `azauth methods` lists them.
-    pub const ALL: [Method; 9] = [
+    pub const ALL: [Method; 10] = [
         Method::Env,
         Method::Cli,
         Method::Msi,
@@ -61,6 +67,7 @@ impl Method {
         Method::ClientSecret,
         Method::Certificate,
         Method::Interactive,
+        Method::WorkloadIdentity,
     ];
 
     /// Canonical name.
@@ -75,6 +82,7 @@ impl Method {
             Method::ClientSecret => "clientsecret",
             Method::Certificate => "certificate",
             Method::Interactive => "interactive",
+            Method::WorkloadIdentity => "workloadidentity",
         }
     }
 
@@ -87,6 +95,7 @@ impl Method {
             Method::ClientSecret => &["client_secret"],
             Method::Certificate => &["cert"],
             Method::Interactive => &["interactive_browser"],
+            Method::WorkloadIdentity => &["workload"],
             Method::Cli | Method::VsCode | Method::PowerShell => &[],
         }
     }
@@ -121,7 +130,14 @@ impl Method {
                  AZURE_AUTHORITY_HOST sets the authority"
             }
             Method::Cli => "the Azure CLI (az) on PATH, signed in with `az login`",
-            Method::Msi => "a managed identity endpoint: Azure VM, App Service, Arc, Cloud Shell or Azure ML",
+            Method::Msi => {
+                "a managed identity endpoint: IMDS on an Azure VM (AZURE_POD_IDENTITY_AUTHORITY_HOST \
+                 overrides its address), or IDENTITY_ENDPOINT with IDENTITY_HEADER (App Service; \
+                 Service Fabric with IDENTITY_SERVER_THUMBPRINT) or IMDS_ENDPOINT (Azure Arc), or \
+                 MSI_ENDPOINT (Cloud Shell; Azure ML with MSI_SECRET). A user-assigned identity \
+                 is chosen by AZURE_CLIENT_ID or --client-id, --identity-object-id or \
+                 --identity-resource-id"
+            }
             Method::DeviceCode => "a person who can open a URL and enter a code",
             Method::VsCode => "a sign-in of the Azure Resources extension of VS Code",
             Method::PowerShell => "PowerShell (pwsh) with Az.Accounts, signed in with Connect-AzAccount",
@@ -132,12 +148,25 @@ impl Method {
             }
             Method::Certificate => "client ID, tenant ID and a PEM or PFX certificate file",
             Method::Interactive => "a browser on this machine",
+            Method::WorkloadIdentity => {
+                "AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID and AZURE_TENANT_ID, as Azure \
+                 Kubernetes Service workload identity sets them. AZURE_AUTHORITY_HOST sets \
+                 the authority"
+            }
         }
     }
 
     /// Tells whether this build implements the method.
     pub fn implemented(self) -> bool {
-        matches!(self, Method::Env | Method::ClientSecret)
+        matches!(
+            self,
+            Method::Env
+                | Method::ClientSecret
+                | Method::Msi
+                | Method::Cli
+                | Method::PowerShell
+                | Method::WorkloadIdentity
+        )
     }
 
     /// Describes the method for `list-methods`.
@@ -155,6 +184,10 @@ impl Method {
         match self {
             Method::Env => env::plan(settings, env),
             Method::ClientSecret => client_secret::plan(settings, env),
+            Method::Msi => msi::plan(settings, env),
+            Method::Cli => cli::plan(settings, env),
+            Method::PowerShell => powershell::plan(settings, env),
+            Method::WorkloadIdentity => workload_identity::plan(settings, env),
             // TODO: these methods are recognized so that configurations naming them load;
             // until they are implemented the chain skips them as unavailable.
             other => Err(MethodError::Unavailable(format!(
@@ -190,6 +223,8 @@ mod tests {
             ("certificate", Method::Certificate),
             ("cert", Method::Certificate),
             ("CLI", Method::Cli),
+            ("workloadidentity", Method::WorkloadIdentity),
+            ("workload", Method::WorkloadIdentity),
         ];
         for (name, method) in table {
             assert_eq!(Method::parse(name), Some(method), "{name}");
