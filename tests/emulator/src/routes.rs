@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::entra;
+use crate::managed_identity;
 use crate::http::{Response, path_segments};
 use crate::record::RecordedRequest;
 use crate::server::State;
@@ -12,7 +13,12 @@ use crate::server::State;
 type Route = fn(&State, &RecordedRequest, &[String]) -> Option<Response>;
 
 /// Routes in the order they are tried. Add an endpoint module by adding its function.
-const ROUTES: &[Route] = &[route_health, entra::token::route, entra::discovery::route];
+const ROUTES: &[Route] = &[
+    route_health,
+    entra::token::route,
+    entra::discovery::route,
+    managed_identity::route,
+];
 
 /// Returns the response of the first route that owns the request's path, or a 404.
 pub(crate) fn dispatch(state: &State, request: &RecordedRequest) -> Response {

@@ -133,8 +133,14 @@ fn client_credentials_grant(
         return Err(EntraError::no_tenant_information());
     };
 
-    let credentials = client_credentials(request, form)?;
-    authenticate_client(&state.config, &credentials, known_tenant.display_name())?;
+    let credentials = match form.get("client_assertion_type") {
+        Some(_) => federated_client(&state.config, form, known_tenant.display_name())?,
+        None => {
+            let credentials = client_credentials(request, form)?;
+            authenticate_client(&state.config, &credentials, known_tenant.display_name())?;
+            credentials
+        }
+    };
 
     let scope = form.require("scope")?;
     let scopes: Vec<&str> = scope.split_whitespace().collect();
@@ -302,6 +308,39 @@ fn client_credentials(
     Ok(ClientCredentials {
         client_id,
         secret: Some(secret).filter(|secret| !secret.is_empty()),
+    })
+}
+
+/// Authenticates a client by a JWT client assertion (RFC 7523 section 2.2) that is
+/// registered as a federated credential of the application. The emulator compares the
+/// assertion text; it does not check a signature.
+fn federated_client(
+    config: &EmulatorConfig,
+    form: &Form,
+    directory: &str,
+) -> Result<ClientCredentials, EntraError> {
+    let assertion_type = form.require("client_assertion_type")?;
+    if assertion_type != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+        return Err(EntraError::malformed_request());
+    }
+    if form.get("client_secret").is_some() {
+        return Err(EntraError::malformed_request());
+    }
+    let client_id = form.require("client_id")?;
+    let assertion = form.require("client_assertion")?;
+    if config.find_app(client_id).is_none() {
+        return Err(EntraError::application_not_found(client_id, directory));
+    }
+    let registered = config
+        .federated_assertions
+        .iter()
+        .any(|(id, known)| id.eq_ignore_ascii_case(client_id) && known == assertion);
+    if !registered {
+        return Err(EntraError::no_matching_federated_credential());
+    }
+    Ok(ClientCredentials {
+        client_id: client_id.to_owned(),
+        secret: None,
     })
 }
 
