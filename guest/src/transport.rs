@@ -162,6 +162,7 @@ pub struct HttpClient {
     retry: RetryPolicy,
     extra_headers: Vec<(&'static str, String)>,
     last_status: Cell<Option<u16>>,
+    retries_spent: u32,
 }
 
 impl HttpClient {
@@ -172,6 +173,7 @@ impl HttpClient {
             retry: RetryPolicy::DEFAULT,
             extra_headers: Vec::new(),
             last_status: Cell::new(None),
+            retries_spent: 0,
         }
     }
 
@@ -184,6 +186,13 @@ impl HttpClient {
     /// Replaces the retry policy.
     pub fn with_retry(mut self, retry: RetryPolicy) -> HttpClient {
         self.retry = retry;
+        self
+    }
+
+    /// Counts `retries` as already spent, for a request that continues an earlier
+    /// attempt: the back-off goes on from there and the retry limit includes them.
+    pub fn with_retries_spent(mut self, retries: u32) -> HttpClient {
+        self.retries_spent = retries;
         self
     }
 
@@ -210,7 +219,7 @@ impl HttpClient {
                 request.headers_mut().insert(*name, value);
             }
         }
-        let mut retry = 0;
+        let mut retry = self.retries_spent;
         loop {
             let response = send(&request, self.timeouts)?;
             let status = response.status().as_u16();

@@ -413,7 +413,13 @@ fn entra_errors_name_code_and_hint() {
 #[test]
 fn no_method_available_lists_every_reason() {
     let sandbox = Sandbox::new();
-    let finished = run(sandbox.azauth().args(["get-token", "--scope", SCOPE]));
+    // The default chain starts with msi: IMDS goes to a refused loopback port, never to
+    // the real IMDS address.
+    let imds = format!("http://127.0.0.1:{}", refused_port());
+    let finished = run(sandbox
+        .azauth()
+        .env("AZURE_POD_IDENTITY_AUTHORITY_HOST", imds)
+        .args(["get-token", "--scope", SCOPE]));
     finished.assert_code(1);
     assert!(finished.stdout.is_empty());
     let lines: Vec<&str> = finished.stderr.lines().collect();

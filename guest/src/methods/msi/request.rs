@@ -115,15 +115,19 @@ fn acquire_imds(
                 })?;
             IMDS.with(|state| *state.borrow_mut() = ImdsState::Answered);
             let status = response.status().as_u16();
-            if RetryPolicy::MANAGED_IDENTITY.delay_ms(status, response.headers(), 0).is_some() {
-                log::info(&format!(
-                    "IMDS answered the probe with HTTP {status}; sending the request again \
-                     with retries"
-                ));
-                full.execute(build(&source, selector, resource, None)?)
-                    .map_err(|error| transport_error(&source, &error.to_string(), error.kind()))?
-            } else {
-                response
+            match RetryPolicy::MANAGED_IDENTITY.delay_ms(status, response.headers(), 0) {
+                Some(delay) => {
+                    // The probe was the first attempt; the retries go on from it.
+                    log::info(&format!(
+                        "IMDS answered the probe with HTTP {status}; retry 1 of {} in {delay} ms",
+                        RetryPolicy::MANAGED_IDENTITY.max_retries
+                    ));
+                    clock::sleep_millis(delay);
+                    full.with_retries_spent(1)
+                        .execute(build(&source, selector, resource, None)?)
+                        .map_err(|error| transport_error(&source, &error.to_string(), error.kind()))?
+                }
+                None => response,
             }
         }
         None => {
