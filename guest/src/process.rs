@@ -6,7 +6,7 @@
 
 use crate::bindings::azauth::credential::process::{self as wit, Command, RunError};
 
-/// What a program that ran to completion wrote, and how it ended.
+/// The output and exit code of a program that ran to completion.
 #[derive(Debug)]
 pub struct Output {
     /// The exit code, or `None` when a signal ended the program.
@@ -17,7 +17,7 @@ pub struct Output {
     pub stderr: String,
 }
 
-/// Why a program did not run to completion.
+/// The reason a program did not run to completion.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProcessError {
     /// The host policy does not allow the program, or the host runs no programs.

@@ -72,7 +72,7 @@ impl RetryPolicy {
     };
 
     /// The managed identity endpoints' policy: 404, 410, 429 and 5xx are retried, as
-    /// the IMDS documentation asks, up to 5 times from 1 s doubling (31 s of waits in
+    /// the IMDS documentation recommends, up to 5 times from 1 s doubling (31 s of waits in
     /// all when no `Retry-After` is sent).
     ///
     /// NOTE: IMDS documents 410 as "available again within 70 s"; azure-identity waits

@@ -244,7 +244,7 @@ const IMDS_HOST: &str = "169.254.169.254";
 ///
 /// - plain http to IMDS, or to the host of `AZURE_POD_IDENTITY_AUTHORITY_HOST` when set;
 /// - the hosts of `IDENTITY_ENDPOINT`, `MSI_ENDPOINT` and `IMDS_ENDPOINT` (plain http or
-///   https, as each URL says);
+///   https, as each URL names);
 /// - for Azure Arc (`IDENTITY_ENDPOINT` and `IMDS_ENDPOINT` set), reading
 ///   `/var/opt/azcmagent/tokens`, or the folder `AZAUTH_ARC_TOKENS_DIR` names, seen by the
 ///   component at that path;

@@ -99,7 +99,8 @@ impl Runtime {
 /// Name of the variable that carries the host's offset from UTC into the component.
 pub const UTC_OFFSET_VARIABLE: &str = "AZAUTH_UTC_OFFSET_SECONDS";
 
-/// The local time zone's offset from UTC now, in seconds east of UTC (`TZ` applies).
+/// Returns the local time zone's offset from UTC now, in seconds east of UTC (`TZ`
+/// applies).
 fn local_utc_offset_seconds() -> i32 {
     use chrono::Offset as _;
     chrono::Local::now().offset().fix().local_minus_utc()

@@ -367,3 +367,26 @@ fn identity_endpoint_alone_is_unavailable() {
     finished.assert_code(1);
     assert!(finished.stderr.contains("msi: unavailable: IDENTITY_ENDPOINT is set"), "{finished:#?}");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn no_identity_remembered_for_the_session() {
+    use azauth::{Policy, Runtime, TokenOptions};
+    let emulator = Emulator::start(EmulatorConfig::default().system_assigned_identity(None)).unwrap();
+    // SAFETY: the other tests of this binary run azauth with their own environment and
+    // never read this process's.
+    unsafe { std::env::set_var("AZURE_POD_IDENTITY_AUTHORITY_HOST", emulator.url()) };
+    let mut policy = Policy::new();
+    policy.allow_method_variables().allow_url_host(&emulator.url());
+    let runtime = Runtime::new().unwrap();
+    let mut session = runtime.session(&policy).await.unwrap();
+    let methods = ["msi".to_string(), "powershell".to_string()];
+    for _ in 0..2 {
+        let error = session.get_token(&methods, SCOPE, &TokenOptions::default()).await.unwrap().unwrap_err();
+        let azauth::AuthError::NoToken(attempts) = error else { panic!("{error:?}") };
+        assert!(matches!(attempts[0].outcome, azauth::Outcome::Unavailable));
+        assert!(attempts[0].reason.contains("Identity not found"), "{}", attempts[0].reason);
+    }
+    // The second call did not ask IMDS again: an identity assigned while the process
+    // runs must not change who it is.
+    assert_eq!(imds_requests(&emulator).len(), 1);
+}

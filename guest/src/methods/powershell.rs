@@ -20,16 +20,16 @@ use crate::validate;
 /// Start of the line that carries the result.
 pub const RESULT_PREFIX: &str = "AZAUTH_POWERSHELL_RESULT ";
 
-/// What the script prints, and nothing else, when Az.Accounts 2.2.0 or later is missing.
+/// The only line the script prints when Az.Accounts 2.2.0 or later is missing.
 pub const NO_MODULE_SENTINEL: &str = "AZAUTH_NO_AZ_ACCOUNTS_MODULE";
 
 /// The script. `{resource}` and `{tenant}` are replaced by values that passed the scope
 /// and tenant allowlists, which exclude quotes, so they cannot leave their
 /// single-quoted strings.
 ///
-/// Az.Accounts versions differ in how they return the token: before 2.17.0 always as
-/// text; from 2.17.0 to 4.x as text unless `-AsSecureString` is passed; from 5.0.0
-/// always as a SecureString. The script asks for a SecureString where the switch exists
+/// Az.Accounts versions differ in how they return the token. Before 2.17.0 it is always
+/// text. From 2.17.0 to 4.x it is text unless `-AsSecureString` is passed. From 5.0.0 it
+/// is always a SecureString. The script asks for a SecureString where the switch exists
 /// and the default is text, and unwraps any SecureString it gets: with
 /// `ConvertFrom-SecureString -AsPlainText` on PowerShell 7, through a BSTR on Windows
 /// PowerShell 5.1, which lacks `-AsPlainText`.
@@ -81,7 +81,7 @@ pub(super) fn plan(settings: &Settings, _env: &Environment) -> Result<Box<dyn Pl
     }))
 }
 
-/// The resource of a `.default` scope: the scope without that suffix. Other scopes
+/// Returns the resource of a `.default` scope: the scope without that suffix. Other scopes
 /// cannot be expressed as a resource URL.
 fn resource_of(scope: &str) -> Result<String, MethodError> {
     match scope.strip_suffix("/.default") {

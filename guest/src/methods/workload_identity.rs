@@ -3,8 +3,8 @@
 //!
 //! Needs `AZURE_FEDERATED_TOKEN_FILE`, `AZURE_CLIENT_ID` and `AZURE_TENANT_ID`
 //! (`--client-id` and `--tenant-id` take their place when the variables are absent).
-//! The file holds a token that Kubernetes signs and rotates; it goes to Entra ID as the
-//! client assertion of a client credentials request. The file is read again for every
+//! The file contains a token that Kubernetes signs and rotates. It goes to Entra ID as
+//! the client assertion of a client credentials request. The file is read again for every
 //! new token, so a rotated token is used as soon as the cached access token is due.
 //!
 //! The host must grant read access to the file's folder; azauth's command line does.
@@ -89,7 +89,7 @@ impl Plan for WorkloadIdentityPlan {
 }
 
 /// Reads the federated token. A missing, unreadable, empty or oversized file fails,
-/// because the variables say that this pod is set up for workload identity.
+/// because the variables show that this pod is set up for workload identity.
 fn read_token_file(path: &str) -> Result<Secret, MethodError> {
     let fail = |what: String| {
         MethodError::Failed(format!(

@@ -42,12 +42,13 @@ pub enum Fault {
 }
 
 impl Fault {
-    /// IMDS's answer on a machine without the requested identity: 400 "Identity not found".
+    /// Creates IMDS's response on a machine without the requested identity: 400 "Identity
+    /// not found".
     pub fn no_identity() -> Fault {
         Fault::json(400, r#"{"error":"invalid_request","error_description":"Identity not found"}"#, &[])
     }
 
-    /// IMDS's answer while it is updating ("warming up"): 410 with an empty body. The
+    /// Creates IMDS's response while it is updating ("warming up"): 410 with an empty body. The
     /// IMDS documentation says it is available again within 70 s.
     pub fn updating() -> Fault {
         Fault::Status {
@@ -58,7 +59,7 @@ impl Fault {
         }
     }
 
-    /// A 429 with a plain-text body and, when given, `Retry-After` in seconds.
+    /// Creates a 429 with a plain-text body and, when given, `Retry-After` in seconds.
     pub fn throttled(retry_after_secs: Option<u64>) -> Fault {
         Fault::Status {
             status: 429,
@@ -70,7 +71,7 @@ impl Fault {
         }
     }
 
-    /// A server error with a JSON body.
+    /// Creates a server error with a JSON body.
     pub fn server_error(status: u16) -> Fault {
         Fault::json(
             status,
@@ -79,7 +80,7 @@ impl Fault {
         )
     }
 
-    /// A canned JSON response.
+    /// Creates a canned JSON response.
     pub fn json(status: u16, body: &str, headers: &[(&str, &str)]) -> Fault {
         Fault::Status {
             status,

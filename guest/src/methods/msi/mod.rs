@@ -27,7 +27,7 @@ use crate::validate;
 
 pub use request::IMDS_DEFAULT_HOST;
 
-/// Where the managed identity token comes from.
+/// The endpoint that issues the managed identity token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
     /// The Azure Instance Metadata Service; `base` is scheme, host and port.
@@ -58,7 +58,7 @@ impl Source {
     }
 }
 
-/// Which identity to ask for.
+/// The identity to request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Selector {
     /// The system-assigned identity.
@@ -99,7 +99,7 @@ pub(super) fn plan(settings: &Settings, env: &Environment) -> Result<Box<dyn Pla
     let resource = resource_of(&settings.scope)?;
     // NOTE: azure-identity probes only inside a chain, and not when
     // AZURE_POD_IDENTITY_AUTHORITY_HOST is set. azauth probes whenever another method
-    // follows, so that a chain falls through fast wherever IMDS points; with msi alone
+    // follows, so that a chain falls through fast wherever IMDS points. With msi alone,
     // the first request gets the full timeouts and retries.
     let probe_timeout_ms = (settings.methods.len() > 1).then_some(settings.imds_probe_timeout_ms);
     log::debug(&format!("msi: {} source, {}", source.name(), selector.describe()));

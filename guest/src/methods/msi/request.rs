@@ -1,4 +1,4 @@
-//! Token requests to the managed identity endpoints, and what their answers mean.
+//! Token requests to the managed identity endpoints, and the meaning of their responses.
 //!
 //! Each source has its own api-version, secret header and parameter names for a
 //! user-assigned identity. All of them speak plain http to a local address, so the host
@@ -22,7 +22,7 @@ pub const IMDS_DEFAULT_HOST: &str = "http://169.254.169.254";
 /// Path of the IMDS token endpoint.
 const IMDS_PATH: &str = "/metadata/identity/oauth2/token";
 
-/// Folder that holds the Azure Arc agent's key files on Linux.
+/// Folder of the Azure Arc agent's key files on Linux.
 pub const ARC_TOKENS_DIR: &str = "/var/opt/azcmagent/tokens";
 
 /// Largest Arc key file read: the agent's files are 64 bytes, and azure-identity and
@@ -37,7 +37,7 @@ const IMDS_TIMEOUTS: Timeouts = Timeouts {
     between_bytes_ms: 30_000,
 };
 
-/// What this component instance learned about IMDS.
+/// The state of IMDS as this component instance has seen it.
 #[derive(Clone, Debug, Default)]
 enum ImdsState {
     /// Not contacted yet, or only refused: the next request is a probe.
@@ -45,7 +45,7 @@ enum ImdsState {
     Unknown,
     /// IMDS answered once, so later requests use the full timeouts and retries.
     Answered,
-    /// IMDS said that this machine has no such identity. It is not asked again, so an
+    /// IMDS returned that this machine has no such identity. It is not asked again, so an
     /// identity assigned later does not change who this process is while it runs.
     NoIdentity(String),
 }
@@ -406,8 +406,8 @@ fn check_echo(selector: &Selector, value: &serde_json::Value) -> Result<(), Meth
     }
 }
 
-/// A request that produced no response: unreachable or denied is unavailable, other
-/// errors failed.
+/// Sorts a request that produced no response: unreachable or denied is unavailable,
+/// other errors failed.
 fn transport_error(source: &Source, message: &str, kind: TransportErrorKind) -> MethodError {
     match kind {
         TransportErrorKind::Unreachable | TransportErrorKind::Denied => {
@@ -417,8 +417,8 @@ fn transport_error(source: &Source, message: &str, kind: TransportErrorKind) -> 
     }
 }
 
-/// The first 300 characters of a body, with control characters replaced. Error bodies
-/// of managed identity endpoints hold no tokens.
+/// Returns the first 300 characters of a body, with control characters replaced. Error
+/// bodies of managed identity endpoints contain no tokens.
 fn printable(body: &[u8]) -> String {
     let text: String = String::from_utf8_lossy(body)
         .chars()
