@@ -251,3 +251,17 @@ fn real_az_signed_out_is_unavailable() {
         "{finished:#?}"
     );
 }
+
+#[test]
+fn missing_az_then_msi_gives_token() {
+    // MSTICPy's eager probe lets a missing az abort the whole chain; azauth moves on.
+    let emulator = Emulator::start(EmulatorConfig::default()).unwrap();
+    let sandbox = Sandbox::new();
+    let finished = run(sandbox
+        .azauth_with_fakes()
+        .env("AZURE_POD_IDENTITY_AUTHORITY_HOST", emulator.url())
+        .args(["get-token", "--scope", SCOPE, "--methods", "cli,msi"]));
+    let json = finished.assert_code(0).json();
+    assert_eq!(json["authMethod"], "msi");
+    assert_eq!(json["accessToken"], emulator.issued_tokens()[0].access_token.as_str());
+}

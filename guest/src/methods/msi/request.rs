@@ -64,6 +64,15 @@ pub fn acquire(
     match source {
         Source::Imds { base } => acquire_imds(base, selector, resource, probe_timeout_ms),
         Source::Arc { endpoint } => acquire_arc(endpoint, selector, resource),
+        // TODO: Service Fabric's endpoint presents the cluster certificate, which no
+        // public root signs; MSAL pins it to IDENTITY_SERVER_THUMBPRINT. The host's
+        // https client trusts the public roots only, so the request could never
+        // succeed. A host hook that pins the thumbprint would make `build` usable here.
+        Source::ServiceFabric { thumbprint, .. } => Err(MethodError::Unavailable(format!(
+            "Service Fabric managed identity needs the cluster certificate pinned to \
+             IDENTITY_SERVER_THUMBPRINT ({thumbprint}), which this host does not support; use \
+             another method, such as env with a client secret"
+        ))),
         _ => {
             let request = build(source, selector, resource, None)?;
             let client = HttpClient::new().with_retry(RetryPolicy::MANAGED_IDENTITY);
