@@ -217,8 +217,8 @@ fn token_never_printed_on_failure() {
     assert!(!finished.stderr.contains("FAKE-AT-0098"), "{finished:#?}");
 }
 
-/// The real Azure CLI, installed by `scripts/test` into a virtual environment named by
-/// `AZAUTH_TEST_AZ_BIN`. With `AZAUTH_TEST_REQUIRE_AZ=1` (set by the script) the test
+/// Returns the folder of the real Azure CLI, which `scripts/test` installs into a virtual
+/// environment and names in `AZAUTH_TEST_AZ_BIN`. With `AZAUTH_TEST_REQUIRE_AZ=1` (set by the script) the test
 /// fails when it is missing; otherwise it is skipped with a message.
 fn real_az_bin() -> Option<std::path::PathBuf> {
     let folder = std::env::var_os("AZAUTH_TEST_AZ_BIN").map(std::path::PathBuf::from);

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-/// Whether this process runs where loopback is the only network interface, as
+/// Tells whether this process runs where loopback is the only network interface, as
 /// `scripts/test` arranges with `unshare -n`. Only there may a test let the component
 /// use the real IMDS address, because nothing can leave the machine.
 fn loopback_only() -> bool {

@@ -306,7 +306,7 @@ fn cloud_shell_form_post() {
     assert_eq!(request.header("metadata"), Some("true"));
 }
 
-/// An Arc sandbox: a key file in a folder that the host maps onto the agent's folder.
+/// Builds an Arc command whose key folder the host maps onto the agent's folder.
 fn arc_command(sandbox: &Sandbox, emulator: &Emulator) -> std::process::Command {
     let mut command = sandbox.azauth();
     command

@@ -2,7 +2,7 @@
 //!
 //! PowerShell cannot be installed here, so each fake prints what the real script prints
 //! for one Az.Accounts behaviour. Fakes that stand for a module version check that the
-//! script carries the logic that version needs before they answer.
+//! script carries the logic that version needs before they respond.
 
 mod common;
 
@@ -14,13 +14,13 @@ fn pwsh_args() -> Vec<&'static str> {
     vec!["get-token", "--scope", SCOPE, "--methods", "powershell"]
 }
 
-/// A fake `pwsh` that checks its arguments, then runs `body` with the script in `$4`.
+/// Writes a fake `pwsh` that checks its arguments, then runs `body` with the script in `$4`.
 fn fake_pwsh(sandbox: &Sandbox, body: &str) {
     let check = "[ \"$1\" = -NoProfile ] && [ \"$2\" = -NonInteractive ] && [ \"$3\" = -Command ] || { echo \"bad arguments: $1 $2 $3\" >&2; exit 64; }";
     sandbox.fake_program("pwsh", &format!("{check}\n{body}"));
 }
 
-/// A body that prints the result only if the script contains every `needle`.
+/// Builds a body that prints the result only if the script contains every `needle`.
 fn answer_if_script_has(needles: &[&str], otherwise: &str) -> String {
     let tests: Vec<String> = needles
         .iter()

@@ -133,7 +133,7 @@ impl Sandbox {
         path
     }
 
-    /// The argument lines of every call of a fake program, in order.
+    /// Returns the argument lines of every call of a fake program, in order.
     pub fn calls(&self, name: &str) -> Vec<String> {
         std::fs::read_to_string(self.path().join(format!("{name}.calls")))
             .map(|text| text.lines().map(str::to_string).collect())
@@ -149,14 +149,14 @@ impl Sandbox {
     }
 }
 
-/// A loopback port with nothing listening: connections are refused.
+/// Returns a loopback port with nothing listening, so connections are refused.
 pub fn refused_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
 }
 
-/// A loopback listener that never accepts: connections complete in the kernel and then
-/// nothing answers. Keep it alive for the test's duration.
+/// Binds a loopback listener that never accepts: connections complete in the kernel and
+/// then nothing responds. Keep it alive for the test's duration.
 pub fn silent_listener() -> std::net::TcpListener {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap()
 }
@@ -166,7 +166,7 @@ pub const AZ_OK: &str = r#"{"accessToken": "FAKE-AT-0002", "expiresOn": "2030-03
  "subscription": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
  "tenant": "11111111-2222-3333-4444-555555555555", "tokenType": "Bearer"}"#;
 
-/// A fake `az` body that prints [`AZ_OK`].
+/// Returns a fake `az` body that prints [`AZ_OK`].
 pub fn az_ok_body() -> String {
     format!("cat <<'EOF'\n{AZ_OK}\nEOF")
 }
