@@ -265,3 +265,17 @@ fn missing_az_then_msi_gives_token() {
     assert_eq!(json["authMethod"], "msi");
     assert_eq!(json["accessToken"], emulator.issued_tokens()[0].access_token.as_str());
 }
+
+#[test]
+fn unknown_tenant_is_not_retried() {
+    // Retrying without --tenant would return a token for another tenant.
+    let sandbox = Sandbox::new();
+    sandbox.fake_program(
+        "az",
+        "echo \"ERROR: AADSTS90002: Tenant 'contoso.example' not found.\" >&2; exit 1",
+    );
+    let finished = run(sandbox.azauth_with_fakes().args(cli_args()).args(["--tenant-id", "contoso.example"]));
+    finished.assert_code(1);
+    assert_eq!(sandbox.calls("az").len(), 1);
+    assert!(finished.stderr.contains("cli: failed: az failed (exit code 1): ERROR: AADSTS90002"), "{finished:#?}");
+}

@@ -7,7 +7,7 @@
 //! `az` missing, timed out or not signed in is unavailable. Any other failure is
 //! failed, with az's own message (tokens removed). When az rejects the tenant (as it
 //! does for an account signed in with a managed identity), the call is repeated once
-//! without `--tenant`, as MSTICPy does.
+//! without `--tenant`, as MSTICPy does, unless Entra ID itself rejected it.
 
 use super::{MethodError, Plan};
 use crate::cache::CacheKey;
@@ -15,7 +15,7 @@ use crate::entra::Token;
 use crate::process::{self, ProcessError};
 use crate::secret::Secret;
 use crate::settings::{Environment, Settings};
-use crate::{log, validate};
+use crate::{clock, log, validate};
 
 /// Variable through which the host passes its local time zone's current offset from UTC,
 /// in seconds east of UTC. The host sets it itself; it never comes from the user's
@@ -144,7 +144,13 @@ impl CliPlan {
         let code = output
             .exit_code
             .map_or("a signal".to_string(), |code| format!("exit code {code}"));
-        if tenant.is_some() && stderr.to_ascii_lowercase().contains("tenant") {
+        // NOTE: az rejects --tenant for an account signed in with a managed identity, and
+        // MSTICPy then retries without it. An Entra ID error (AADSTS90002, tenant not
+        // found) mentions the tenant too, but retrying it would return a token for
+        // another tenant than the one requested, so only errors without an AADSTS code
+        // are retried.
+        let rejects_tenant = stderr.to_ascii_lowercase().contains("tenant") && !stderr.contains("AADSTS");
+        if tenant.is_some() && rejects_tenant {
             return Err(Rejection::Tenant(format!("{code}: {stderr}")));
         }
         Err(Rejection::Final(MethodError::Failed(format!("az failed ({code}): {stderr}"))))
@@ -267,19 +273,7 @@ fn parse_naive_datetime(text: &str) -> Option<i64> {
     if !valid {
         return None;
     }
-    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
-}
-
-/// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (Howard Hinnant's
-/// `days_from_civil` algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_index = (month + 9) % 12;
-    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+    Some(clock::days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
 }
 
 #[cfg(test)]
@@ -355,8 +349,6 @@ mod tests {
 
     #[test]
     fn civil_days_match_known_dates() {
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
         // AZ_OK is consistent in UTC+02:00: 19:46:40 local is 1900000000.
         assert_eq!(parse_naive_datetime("2030-03-17 19:46:40.000000"), Some(1_900_007_200));
         assert_eq!(parse_naive_datetime("2030-13-01 00:00:00"), None);

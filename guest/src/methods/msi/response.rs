@@ -7,6 +7,7 @@
 
 use serde_json::Value;
 
+use crate::clock;
 use crate::entra::Token;
 use crate::secret::Secret;
 
@@ -113,7 +114,7 @@ fn parse_date_text(text: &str) -> Option<u64> {
     if !valid {
         return None;
     }
-    let local = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
+    let local = clock::days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
     u64::try_from(local - offset).ok()
 }
 
@@ -126,17 +127,6 @@ fn parse_offset(text: &str) -> Option<i64> {
     };
     let (hours, minutes) = rest.split_once(':')?;
     Some(sign * (hours.parse::<i64>().ok()? * 3600 + minutes.parse::<i64>().ok()? * 60))
-}
-
-/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
-/// `days_from_civil` algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
 
 #[cfg(test)]
