@@ -71,7 +71,8 @@ pub fn redact(text: &str) -> String {
     output
         .split_inclusive(|c: char| c.is_whitespace() || c == '"' || c == '\'')
         .map(|word| {
-            let trimmed = word.trim_end_matches(|c: char| c.is_whitespace() || c == '"' || c == '\'');
+            let trimmed =
+                word.trim_end_matches(|c: char| c.is_whitespace() || c == '"' || c == '\'');
             if looks_like_jwt(trimmed) {
                 word.replacen(trimmed, "<redacted>", 1)
             } else {
@@ -91,20 +92,31 @@ fn find_token_field(text: &str) -> Option<FieldValue> {
     const NAMES: [&str; 3] = ["\"accessToken\"", "\"access_token\"", "\"token\""];
     let mut best: Option<FieldValue> = None;
     for name in NAMES {
-        let Some(position) = text.find(name) else { continue };
+        let Some(position) = text.find(name) else {
+            continue;
+        };
         let after_name = &text[position + name.len()..];
-        let Some(colon) = after_name.find(|c: char| !c.is_whitespace()) else { continue };
+        let Some(colon) = after_name.find(|c: char| !c.is_whitespace()) else {
+            continue;
+        };
         if !after_name[colon..].starts_with(':') {
             continue;
         }
         let after_colon = &after_name[colon + 1..];
-        let Some(quote) = after_colon.find(|c: char| !c.is_whitespace()) else { continue };
+        let Some(quote) = after_colon.find(|c: char| !c.is_whitespace()) else {
+            continue;
+        };
         if !after_colon[quote..].starts_with('"') {
             continue;
         }
         let value_start = position + name.len() + colon + 1 + quote + 1;
-        let value_len = text[value_start..].find('"').unwrap_or(text.len() - value_start);
-        if best.as_ref().is_none_or(|known| value_start < known.value_start) {
+        let value_len = text[value_start..]
+            .find('"')
+            .unwrap_or(text.len() - value_start);
+        if best
+            .as_ref()
+            .is_none_or(|known| value_start < known.value_start)
+        {
             best = Some(FieldValue {
                 value_start,
                 value_len,

@@ -15,7 +15,10 @@ fn cli_args() -> Vec<&'static str> {
 fn az_ok_output_becomes_token() {
     let sandbox = Sandbox::new();
     sandbox.fake_program("az", &az_ok_body());
-    let finished = run(sandbox.azauth_with_fakes().args(cli_args()).env("TZ", "Etc/GMT-2"));
+    let finished = run(sandbox
+        .azauth_with_fakes()
+        .args(cli_args())
+        .env("TZ", "Etc/GMT-2"));
     let json = finished.assert_code(0).json();
     assert_eq!(json["accessToken"], "FAKE-AT-0002");
     assert_eq!(json["expires_on"], 1_900_000_000);
@@ -24,7 +27,9 @@ fn az_ok_output_becomes_token() {
     assert_eq!(json["authMethod"], "cli");
     assert_eq!(
         sandbox.calls("az"),
-        [format!("account get-access-token --output json --scope {SCOPE}")]
+        [format!(
+            "account get-access-token --output json --scope {SCOPE}"
+        )]
     );
 }
 
@@ -34,7 +39,10 @@ fn old_az_local_time_read_in_host_zone() {
     let old = r#"{"accessToken": "FAKE-AT-0001", "expiresOn": "2030-01-02 15:04:05.000000",
  "subscription": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
  "tenant": "11111111-2222-3333-4444-555555555555", "tokenType": "Bearer"}"#;
-    for (tz, expected) in [("Etc/GMT-2", 1_893_589_445u64), ("Etc/GMT+5", 1_893_614_645)] {
+    for (tz, expected) in [
+        ("Etc/GMT-2", 1_893_589_445u64),
+        ("Etc/GMT+5", 1_893_614_645),
+    ] {
         let sandbox = Sandbox::new();
         sandbox.fake_program("az", &format!("cat <<'EOF'\n{old}\nEOF"));
         let finished = run(sandbox.azauth_with_fakes().args(cli_args()).env("TZ", tz));
@@ -47,12 +55,16 @@ fn old_az_local_time_read_in_host_zone() {
 fn unusable_expiry_fails_clearly() {
     for expires_on in ["null", "\"N/A\""] {
         let sandbox = Sandbox::new();
-        let body = format!(r#"{{"accessToken": "FAKE-AT-0003", "expiresOn": {expires_on}, "tenant": "{TENANT}", "tokenType": "Bearer"}}"#);
+        let body = format!(
+            r#"{{"accessToken": "FAKE-AT-0003", "expiresOn": {expires_on}, "tenant": "{TENANT}", "tokenType": "Bearer"}}"#
+        );
         sandbox.fake_program("az", &format!("cat <<'EOF'\n{body}\nEOF"));
         let finished = run(sandbox.azauth_with_fakes().args(cli_args()));
         finished.assert_code(1);
         assert!(
-            finished.stderr.contains("cli: failed: cannot determine the token expiry from az output"),
+            finished
+                .stderr
+                .contains("cli: failed: cannot determine the token expiry from az output"),
             "{finished:#?}"
         );
         assert!(!finished.stderr.contains("FAKE-AT-0003"));
@@ -60,9 +72,13 @@ fn unusable_expiry_fails_clearly() {
     }
     // With expires_on as well, the token is fine.
     let sandbox = Sandbox::new();
-    let body = format!(r#"{{"accessToken": "FAKE-AT-0003", "expiresOn": null, "expires_on": 1900000000, "tenant": "{TENANT}"}}"#);
+    let body = format!(
+        r#"{{"accessToken": "FAKE-AT-0003", "expiresOn": null, "expires_on": 1900000000, "tenant": "{TENANT}"}}"#
+    );
     sandbox.fake_program("az", &format!("cat <<'EOF'\n{body}\nEOF"));
-    let json = run(sandbox.azauth_with_fakes().args(cli_args())).assert_code(0).json();
+    let json = run(sandbox.azauth_with_fakes().args(cli_args()))
+        .assert_code(0)
+        .json();
     assert_eq!(json["expires_on"], 1_900_000_000);
 }
 
@@ -72,7 +88,9 @@ fn warnings_on_stderr_with_exit_zero_succeed() {
                   echo '/opt/fake/python/site-packages/x.py:1: DependencyWarning: fake version mismatch' >&2";
     let sandbox = Sandbox::new();
     sandbox.fake_program("az", &format!("{stderr}\n{}", az_ok_body()));
-    let json = run(sandbox.azauth_with_fakes().args(cli_args())).assert_code(0).json();
+    let json = run(sandbox.azauth_with_fakes().args(cli_args()))
+        .assert_code(0)
+        .json();
     assert_eq!(json["expires_on"], 1_900_000_000);
 
     // The same stderr with exit code 1 fails and shows it.
@@ -80,8 +98,18 @@ fn warnings_on_stderr_with_exit_zero_succeed() {
     sandbox.fake_program("az", &format!("{stderr}\nexit 1"));
     let finished = run(sandbox.azauth_with_fakes().args(cli_args()));
     finished.assert_code(1);
-    assert!(finished.stderr.contains("cli: failed: az failed (exit code 1): WARNING: option"), "{finished:#?}");
-    assert!(finished.stderr.contains("DependencyWarning: fake version mismatch"), "{finished:#?}");
+    assert!(
+        finished
+            .stderr
+            .contains("cli: failed: az failed (exit code 1): WARNING: option"),
+        "{finished:#?}"
+    );
+    assert!(
+        finished
+            .stderr
+            .contains("DependencyWarning: fake version mismatch"),
+        "{finished:#?}"
+    );
 }
 
 #[test]
@@ -92,24 +120,41 @@ fn tenant_rejected_retries_without_tenant() {
         az_ok_body()
     );
     sandbox.fake_program("az", &body);
-    let finished = run(sandbox.azauth_with_fakes().args(cli_args()).args(["--tenant-id", TENANT]));
+    let finished = run(sandbox
+        .azauth_with_fakes()
+        .args(cli_args())
+        .args(["--tenant-id", TENANT]));
     let json = finished.assert_code(0).json();
     assert_eq!(json["expires_on"], 1_900_000_000);
     let calls = sandbox.calls("az");
     assert_eq!(calls.len(), 2, "{calls:?}");
     assert!(calls[0].ends_with(&format!("--tenant {TENANT}")));
     assert!(!calls[1].contains("--tenant"));
-    assert!(finished.stderr.contains("repeated without it"), "{finished:#?}");
+    assert!(
+        finished.stderr.contains("repeated without it"),
+        "{finished:#?}"
+    );
 }
 
 #[test]
 fn other_failure_with_tenant_is_not_retried() {
     let sandbox = Sandbox::new();
-    sandbox.fake_program("az", "echo 'ERROR: AADSTS50076: multi-factor authentication required' >&2; exit 1");
-    let finished = run(sandbox.azauth_with_fakes().args(cli_args()).args(["--tenant-id", TENANT]));
+    sandbox.fake_program(
+        "az",
+        "echo 'ERROR: AADSTS50076: multi-factor authentication required' >&2; exit 1",
+    );
+    let finished = run(sandbox
+        .azauth_with_fakes()
+        .args(cli_args())
+        .args(["--tenant-id", TENANT]));
     finished.assert_code(1);
     assert_eq!(sandbox.calls("az").len(), 1);
-    assert!(finished.stderr.contains("cli: failed: az failed (exit code 1): ERROR: AADSTS50076"), "{finished:#?}");
+    assert!(
+        finished
+            .stderr
+            .contains("cli: failed: az failed (exit code 1): ERROR: AADSTS50076"),
+        "{finished:#?}"
+    );
 }
 
 #[test]
@@ -121,7 +166,13 @@ fn injected_scopes_rejected_before_any_process() {
     ] {
         let sandbox = Sandbox::new();
         sandbox.fake_program("az", &az_ok_body());
-        let finished = run(sandbox.azauth_with_fakes().args(["get-token", "--methods", "cli", "--scope", scope]));
+        let finished = run(sandbox.azauth_with_fakes().args([
+            "get-token",
+            "--methods",
+            "cli",
+            "--scope",
+            scope,
+        ]));
         finished.assert_code(2);
         assert!(finished.stderr.contains("invalid scope"), "{finished:#?}");
         assert!(sandbox.calls("az").is_empty(), "{scope}");
@@ -132,10 +183,15 @@ fn injected_scopes_rejected_before_any_process() {
     ] {
         let sandbox = Sandbox::new();
         sandbox.fake_program("az", &az_ok_body());
-        run(sandbox.azauth_with_fakes().args(["get-token", "--methods", "cli", "--scope", scope])).assert_code(0);
+        run(sandbox
+            .azauth_with_fakes()
+            .args(["get-token", "--methods", "cli", "--scope", scope]))
+        .assert_code(0);
         assert_eq!(
             sandbox.calls("az"),
-            [format!("account get-access-token --output json --scope {scope}")]
+            [format!(
+                "account get-access-token --output json --scope {scope}"
+            )]
         );
     }
 }
@@ -143,20 +199,34 @@ fn injected_scopes_rejected_before_any_process() {
 #[test]
 fn missing_az_is_unavailable() {
     let sandbox = Sandbox::new();
-    let finished = run(sandbox.azauth_with_fakes().args(["get-token", "--scope", SCOPE, "--methods", "cli,clientsecret"]));
+    let finished = run(sandbox.azauth_with_fakes().args([
+        "get-token",
+        "--scope",
+        SCOPE,
+        "--methods",
+        "cli,clientsecret",
+    ]));
     finished.assert_code(1);
     assert!(
-        finished.stderr.contains("cli: unavailable: the Azure CLI (az) was not found: az was not found on PATH"),
+        finished.stderr.contains(
+            "cli: unavailable: the Azure CLI (az) was not found: az was not found on PATH"
+        ),
         "{finished:#?}"
     );
     // The chain moved on to the next method.
-    assert!(finished.stderr.contains("clientsecret: unavailable"), "{finished:#?}");
+    assert!(
+        finished.stderr.contains("clientsecret: unavailable"),
+        "{finished:#?}"
+    );
 }
 
 #[test]
 fn signed_out_az_is_unavailable() {
     let sandbox = Sandbox::new();
-    sandbox.fake_program("az", "echo \"ERROR: Please run 'az login' to setup account.\" >&2; exit 1");
+    sandbox.fake_program(
+        "az",
+        "echo \"ERROR: Please run 'az login' to setup account.\" >&2; exit 1",
+    );
     let finished = run(sandbox.azauth_with_fakes().args(cli_args()));
     finished.assert_code(1);
     assert!(
@@ -167,7 +237,12 @@ fn signed_out_az_is_unavailable() {
     let sandbox = Sandbox::new();
     sandbox.fake_program("az", "echo \"ERROR: AADSTS70043: The refresh token has expired. Please run 'az login'.\" >&2; exit 1");
     let finished = run(sandbox.azauth_with_fakes().args(cli_args()));
-    assert!(finished.stderr.contains("cli: failed: az failed (exit code 1): ERROR: AADSTS70043"), "{finished:#?}");
+    assert!(
+        finished
+            .stderr
+            .contains("cli: failed: az failed (exit code 1): ERROR: AADSTS70043"),
+        "{finished:#?}"
+    );
 }
 
 #[test]
@@ -175,25 +250,46 @@ fn hung_az_times_out_and_chain_moves_on() {
     let sandbox = Sandbox::new();
     sandbox.fake_program("az", &format!("sleep 300\n{}", az_ok_body()));
     let started = Instant::now();
-    let finished = run(sandbox
-        .azauth_with_fakes()
-        .args(["get-token", "--scope", SCOPE, "--methods", "cli,clientsecret", "--process-timeout-ms", "500"]));
+    let finished = run(sandbox.azauth_with_fakes().args([
+        "get-token",
+        "--scope",
+        SCOPE,
+        "--methods",
+        "cli,clientsecret",
+        "--process-timeout-ms",
+        "500",
+    ]));
     finished.assert_code(1);
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
     assert!(
-        finished.stderr.contains("cli: unavailable: az did not finish within 500 ms and was stopped"),
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        finished
+            .stderr
+            .contains("cli: unavailable: az did not finish within 500 ms and was stopped"),
         "{finished:#?}"
     );
-    assert!(finished.stderr.contains("clientsecret: unavailable"), "{finished:#?}");
+    assert!(
+        finished.stderr.contains("clientsecret: unavailable"),
+        "{finished:#?}"
+    );
 }
 
 #[test]
 fn slow_az_succeeds_with_longer_timeout() {
     let sandbox = Sandbox::new();
     sandbox.fake_program("az", &format!("sleep 1\n{}", az_ok_body()));
-    let finished = run(sandbox.azauth_with_fakes().args(cli_args()).args(["--process-timeout-ms", "300"]));
+    let finished = run(sandbox
+        .azauth_with_fakes()
+        .args(cli_args())
+        .args(["--process-timeout-ms", "300"]));
     finished.assert_code(1);
-    let finished = run(sandbox.azauth_with_fakes().args(cli_args()).args(["--process-timeout-ms", "5000"]));
+    let finished = run(sandbox
+        .azauth_with_fakes()
+        .args(cli_args())
+        .args(["--process-timeout-ms", "5000"]));
     finished.assert_code(0);
 }
 
@@ -204,7 +300,11 @@ fn orphan_holding_stdout_does_not_delay() {
     let started = Instant::now();
     let finished = run(sandbox.azauth_with_fakes().args(cli_args()));
     finished.assert_code(0);
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -244,7 +344,15 @@ fn real_az_signed_out_is_unavailable() {
         .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
         .env("AZURE_CONFIG_DIR", &config_dir)
         .env("AZURE_CORE_COLLECT_TELEMETRY", "false")
-        .args(["get-token", "--scope", SCOPE, "--methods", "cli", "--process-timeout-ms", "60000"]));
+        .args([
+            "get-token",
+            "--scope",
+            SCOPE,
+            "--methods",
+            "cli",
+            "--process-timeout-ms",
+            "60000",
+        ]));
     finished.assert_code(1);
     assert!(
         finished.stderr.contains("cli: unavailable: az is not signed in; run `az login` (az: ERROR: Please run 'az login' to setup account.)"),
@@ -263,7 +371,10 @@ fn missing_az_then_msi_gives_token() {
         .args(["get-token", "--scope", SCOPE, "--methods", "cli,msi"]));
     let json = finished.assert_code(0).json();
     assert_eq!(json["authMethod"], "msi");
-    assert_eq!(json["accessToken"], emulator.issued_tokens()[0].access_token.as_str());
+    assert_eq!(
+        json["accessToken"],
+        emulator.issued_tokens()[0].access_token.as_str()
+    );
 }
 
 #[test]
@@ -274,8 +385,16 @@ fn unknown_tenant_is_not_retried() {
         "az",
         "echo \"ERROR: AADSTS90002: Tenant 'contoso.example' not found.\" >&2; exit 1",
     );
-    let finished = run(sandbox.azauth_with_fakes().args(cli_args()).args(["--tenant-id", "contoso.example"]));
+    let finished = run(sandbox
+        .azauth_with_fakes()
+        .args(cli_args())
+        .args(["--tenant-id", "contoso.example"]));
     finished.assert_code(1);
     assert_eq!(sandbox.calls("az").len(), 1);
-    assert!(finished.stderr.contains("cli: failed: az failed (exit code 1): ERROR: AADSTS90002"), "{finished:#?}");
+    assert!(
+        finished
+            .stderr
+            .contains("cli: failed: az failed (exit code 1): ERROR: AADSTS90002"),
+        "{finished:#?}"
+    );
 }

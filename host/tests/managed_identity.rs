@@ -7,10 +7,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use azauth_emulator::demo;
 use azauth_emulator::managed_identity::{
     APP_SERVICE_PATH, ARC_PATH, AZURE_ML_PATH, CLOUD_SHELL_PATH, IMDS_PATH,
 };
-use azauth_emulator::demo;
 use common::*;
 
 const RESOURCE: &str = "https://management.azure.com";
@@ -74,7 +74,9 @@ fn imds_expires_on_string_or_number() {
         let emulator = start();
         emulator.push_fault_for(IMDS_PATH, azauth_emulator::Fault::json(200, body, &[]));
         let sandbox = Sandbox::new();
-        let json = run(&mut with_imds(&sandbox, &emulator.url(), "msi")).assert_code(0).json();
+        let json = run(&mut with_imds(&sandbox, &emulator.url(), "msi"))
+            .assert_code(0)
+            .json();
         assert_eq!(json["expires_on"], 1_900_000_000, "{body}");
     }
 }
@@ -82,10 +84,26 @@ fn imds_expires_on_string_or_number() {
 #[test]
 fn user_assigned_identity_by_each_selector() {
     let cases: [(&[&str], &[(&str, &str)], (&str, &str)); 4] = [
-        (&[], &[("AZURE_CLIENT_ID", IDENTITY_CLIENT)], ("client_id", IDENTITY_CLIENT)),
-        (&["--client-id", IDENTITY_CLIENT], &[], ("client_id", IDENTITY_CLIENT)),
-        (&["--identity-object-id", demo::USER_IDENTITY_OBJECT_ID], &[], ("object_id", demo::USER_IDENTITY_OBJECT_ID)),
-        (&["--identity-resource-id", demo::USER_IDENTITY_RESOURCE_ID], &[], ("msi_res_id", demo::USER_IDENTITY_RESOURCE_ID)),
+        (
+            &[],
+            &[("AZURE_CLIENT_ID", IDENTITY_CLIENT)],
+            ("client_id", IDENTITY_CLIENT),
+        ),
+        (
+            &["--client-id", IDENTITY_CLIENT],
+            &[],
+            ("client_id", IDENTITY_CLIENT),
+        ),
+        (
+            &["--identity-object-id", demo::USER_IDENTITY_OBJECT_ID],
+            &[],
+            ("object_id", demo::USER_IDENTITY_OBJECT_ID),
+        ),
+        (
+            &["--identity-resource-id", demo::USER_IDENTITY_RESOURCE_ID],
+            &[],
+            ("msi_res_id", demo::USER_IDENTITY_RESOURCE_ID),
+        ),
     ];
     for (args, env, (name, value)) in cases {
         let emulator = start();
@@ -94,7 +112,11 @@ fn user_assigned_identity_by_each_selector() {
         command.args(args).envs(env.iter().copied());
         run(&mut command).assert_code(0);
         let request = &imds_requests(&emulator)[0];
-        assert_eq!(request.query_value(name).as_deref(), Some(value), "{args:?} {env:?}");
+        assert_eq!(
+            request.query_value(name).as_deref(),
+            Some(value),
+            "{args:?} {env:?}"
+        );
         assert_eq!(emulator.issued_tokens()[0].client_id, IDENTITY_CLIENT);
     }
 }
@@ -108,7 +130,12 @@ fn azure_client_id_wins_over_client_id_option() {
         .env("AZURE_CLIENT_ID", IDENTITY_CLIENT)
         .args(["--client-id", "00000000-1111-2222-3333-444444444444"]);
     run(&mut command).assert_code(0);
-    assert_eq!(imds_requests(&emulator)[0].query_value("client_id").as_deref(), Some(IDENTITY_CLIENT));
+    assert_eq!(
+        imds_requests(&emulator)[0]
+            .query_value("client_id")
+            .as_deref(),
+        Some(IDENTITY_CLIENT)
+    );
 }
 
 #[test]
@@ -134,12 +161,18 @@ fn updating_then_not_found_then_token() {
     emulator.push_fault_for(IMDS_PATH, azauth_emulator::Fault::json(200, IMDS_OK, &[]));
     let sandbox = Sandbox::new();
     let started = Instant::now();
-    let json = run(&mut with_imds(&sandbox, &emulator.url(), "msi")).assert_code(0).json();
+    let json = run(&mut with_imds(&sandbox, &emulator.url(), "msi"))
+        .assert_code(0)
+        .json();
     assert_eq!(json["expires_on"], 1_900_000_000);
     let requests = imds_requests(&emulator);
     assert_eq!(requests.len(), 3);
     // Back-off of 1 s, then 2 s.
-    assert!(started.elapsed() >= Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -156,16 +189,26 @@ fn throttled_waits_retry_after_then_backs_off() {
     );
     emulator.push_fault_for(
         IMDS_PATH,
-        azauth_emulator::Fault::json(429, r#"{"error": "invalid_request", "error_description": "fake throttle"}"#, &[]),
+        azauth_emulator::Fault::json(
+            429,
+            r#"{"error": "invalid_request", "error_description": "fake throttle"}"#,
+            &[],
+        ),
     );
     emulator.push_fault_for(IMDS_PATH, azauth_emulator::Fault::json(200, IMDS_OK, &[]));
     let sandbox = Sandbox::new();
     let started = Instant::now();
-    let json = run(&mut with_imds(&sandbox, &emulator.url(), "msi")).assert_code(0).json();
+    let json = run(&mut with_imds(&sandbox, &emulator.url(), "msi"))
+        .assert_code(0)
+        .json();
     assert_eq!(json["expires_on"], 1_900_000_000);
     assert_eq!(imds_requests(&emulator).len(), 3);
     // At least the 2 s of Retry-After before call 2, and 2 s of back-off before call 3.
-    assert!(started.elapsed() >= Duration::from_secs(4), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -196,7 +239,11 @@ fn refused_imds_falls_through_at_once() {
     let finished = run(&mut with_imds(&sandbox, &imds, "msi,cli"));
     let json = finished.assert_code(0).json();
     assert_eq!(json["accessToken"], "FAKE-AT-0002");
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -205,11 +252,18 @@ fn silent_imds_unavailable_after_probe_timeout() {
     let imds = format!("http://{}", listener.local_addr().unwrap());
     let sandbox = Sandbox::new();
     sandbox.fake_program("az", &az_ok_body());
-    let finished = run(&mut with_imds(&sandbox, &imds, "msi,cli").args(["--imds-probe-timeout-ms", "300", "-v"]));
+    let finished = run(&mut with_imds(&sandbox, &imds, "msi,cli").args([
+        "--imds-probe-timeout-ms",
+        "300",
+        "-v",
+    ]));
     let json = finished.assert_code(0).json();
     assert_eq!(json["authMethod"], "cli");
     assert!(
-        finished.stderr.contains("msi unavailable after") && finished.stderr.contains("IMDS did not answer a probe within 300 ms"),
+        finished.stderr.contains("msi unavailable after")
+            && finished
+                .stderr
+                .contains("IMDS did not answer a probe within 300 ms"),
         "{finished:#?}"
     );
 }
@@ -219,10 +273,19 @@ fn silent_imds_reason_names_the_fix() {
     let listener = silent_listener();
     let imds = format!("http://{}", listener.local_addr().unwrap());
     let sandbox = Sandbox::new();
-    let finished = run(&mut with_imds(&sandbox, &imds, "msi,cli").args(["--imds-probe-timeout-ms", "200"]));
+    let finished =
+        run(&mut with_imds(&sandbox, &imds, "msi,cli").args(["--imds-probe-timeout-ms", "200"]));
     finished.assert_code(1);
-    assert!(finished.stderr.contains("msi: unavailable: IMDS did not answer a probe within 200 ms"), "{finished:#?}");
-    assert!(finished.stderr.contains("--imds-probe-timeout-ms"), "{finished:#?}");
+    assert!(
+        finished
+            .stderr
+            .contains("msi: unavailable: IMDS did not answer a probe within 200 ms"),
+        "{finished:#?}"
+    );
+    assert!(
+        finished.stderr.contains("--imds-probe-timeout-ms"),
+        "{finished:#?}"
+    );
 }
 
 #[test]
@@ -231,7 +294,9 @@ fn working_identity_ends_chain() {
     emulator.push_fault_for(IMDS_PATH, azauth_emulator::Fault::json(200, IMDS_OK, &[]));
     let sandbox = Sandbox::new();
     sandbox.fake_program("az", &az_ok_body());
-    let json = run(&mut with_imds(&sandbox, &emulator.url(), "msi,cli")).assert_code(0).json();
+    let json = run(&mut with_imds(&sandbox, &emulator.url(), "msi,cli"))
+        .assert_code(0)
+        .json();
     assert_eq!(json["accessToken"], "FAKE-AT-0020");
     assert!(sandbox.calls("az").is_empty());
 }
@@ -242,15 +307,42 @@ fn app_service_request() {
     let sandbox = Sandbox::new();
     let finished = run(sandbox
         .azauth()
-        .env("IDENTITY_ENDPOINT", format!("{}{APP_SERVICE_PATH}", emulator.url()))
+        .env(
+            "IDENTITY_ENDPOINT",
+            format!("{}{APP_SERVICE_PATH}", emulator.url()),
+        )
         .env("IDENTITY_HEADER", demo::IDENTITY_HEADER)
-        .args(["get-token", "--scope", SCOPE, "--methods", "msi", "--identity-resource-id", demo::USER_IDENTITY_RESOURCE_ID]));
+        .args([
+            "get-token",
+            "--scope",
+            SCOPE,
+            "--methods",
+            "msi",
+            "--identity-resource-id",
+            demo::USER_IDENTITY_RESOURCE_ID,
+        ]));
     finished.assert_code(0);
-    let request = emulator.requests().into_iter().find(|r| r.path == APP_SERVICE_PATH).unwrap();
-    assert_eq!(request.header("x-identity-header"), Some(demo::IDENTITY_HEADER));
-    assert_eq!(request.query_value("api-version").as_deref(), Some("2019-08-01"));
-    assert_eq!(request.query_value("mi_res_id").as_deref(), Some(demo::USER_IDENTITY_RESOURCE_ID));
-    assert_eq!(emulator.issued_tokens()[0].grant_type, "managed_identity:app_service");
+    let request = emulator
+        .requests()
+        .into_iter()
+        .find(|r| r.path == APP_SERVICE_PATH)
+        .unwrap();
+    assert_eq!(
+        request.header("x-identity-header"),
+        Some(demo::IDENTITY_HEADER)
+    );
+    assert_eq!(
+        request.query_value("api-version").as_deref(),
+        Some("2019-08-01")
+    );
+    assert_eq!(
+        request.query_value("mi_res_id").as_deref(),
+        Some(demo::USER_IDENTITY_RESOURCE_ID)
+    );
+    assert_eq!(
+        emulator.issued_tokens()[0].grant_type,
+        "managed_identity:app_service"
+    );
 }
 
 #[test]
@@ -264,10 +356,20 @@ fn azure_ml_sends_clientid_from_default_identity() {
         .env("DEFAULT_IDENTITY_CLIENT_ID", IDENTITY_CLIENT)
         .args(["get-token", "--scope", SCOPE, "--methods", "msi"]));
     finished.assert_code(0);
-    let request = emulator.requests().into_iter().find(|r| r.path == AZURE_ML_PATH).unwrap();
+    let request = emulator
+        .requests()
+        .into_iter()
+        .find(|r| r.path == AZURE_ML_PATH)
+        .unwrap();
     assert_eq!(request.header("secret"), Some(demo::MSI_SECRET));
-    assert_eq!(request.query_value("api-version").as_deref(), Some("2017-09-01"));
-    assert_eq!(request.query_value("clientid").as_deref(), Some(IDENTITY_CLIENT));
+    assert_eq!(
+        request.query_value("api-version").as_deref(),
+        Some("2017-09-01")
+    );
+    assert_eq!(
+        request.query_value("clientid").as_deref(),
+        Some(IDENTITY_CLIENT)
+    );
     assert_eq!(request.query_value("client_id"), None);
 }
 
@@ -297,10 +399,17 @@ fn cloud_shell_form_post() {
     let sandbox = Sandbox::new();
     run(sandbox
         .azauth()
-        .env("MSI_ENDPOINT", format!("{}{CLOUD_SHELL_PATH}", emulator.url()))
+        .env(
+            "MSI_ENDPOINT",
+            format!("{}{CLOUD_SHELL_PATH}", emulator.url()),
+        )
         .args(["get-token", "--scope", SCOPE, "--methods", "msi"]))
     .assert_code(0);
-    let request = emulator.requests().into_iter().find(|r| r.path == CLOUD_SHELL_PATH).unwrap();
+    let request = emulator
+        .requests()
+        .into_iter()
+        .find(|r| r.path == CLOUD_SHELL_PATH)
+        .unwrap();
     assert_eq!(request.method, "POST");
     assert_eq!(request.form_value("resource").as_deref(), Some(RESOURCE));
     assert_eq!(request.header("metadata"), Some("true"));
@@ -327,11 +436,21 @@ fn arc_challenge_and_key_file() {
     sandbox.write("arc-tokens/abc.key", "arc-key-secret");
     let finished = run(&mut arc_command(&sandbox, &emulator));
     finished.assert_code(0);
-    let requests: Vec<_> = emulator.requests().into_iter().filter(|r| r.path == ARC_PATH).collect();
+    let requests: Vec<_> = emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == ARC_PATH)
+        .collect();
     assert_eq!(requests.len(), 2);
     assert_eq!(requests[0].header("authorization"), None);
-    assert_eq!(requests[1].header("authorization"), Some("Basic arc-key-secret"));
-    assert_eq!(requests[1].query_value("api-version").as_deref(), Some("2020-06-01"));
+    assert_eq!(
+        requests[1].header("authorization"),
+        Some("Basic arc-key-secret")
+    );
+    assert_eq!(
+        requests[1].query_value("api-version").as_deref(),
+        Some("2020-06-01")
+    );
     assert!(!finished.stderr.contains("arc-key-secret"));
 }
 
@@ -340,7 +459,10 @@ fn arc_key_file_rules() {
     let cases = [
         ("/etc/passwd", "is not in /var/opt/azcmagent/tokens"),
         ("/var/opt/azcmagent/tokens/abc.txt", "does not end in .key"),
-        ("/var/opt/azcmagent/tokens/big.key", "is larger than 4096 bytes"),
+        (
+            "/var/opt/azcmagent/tokens/big.key",
+            "is larger than 4096 bytes",
+        ),
         ("/var/opt/azcmagent/tokens/missing.key", "could not be read"),
     ];
     for (realm, expected) in cases {
@@ -350,7 +472,12 @@ fn arc_key_file_rules() {
         sandbox.write("arc-tokens/abc.txt", "x");
         let finished = run(&mut arc_command(&sandbox, &emulator));
         finished.assert_code(1);
-        assert!(finished.stderr.contains("msi: failed: the Azure Arc challenge names the key file"), "{realm}: {finished:#?}");
+        assert!(
+            finished
+                .stderr
+                .contains("msi: failed: the Azure Arc challenge names the key file"),
+            "{realm}: {finished:#?}"
+        );
         assert!(finished.stderr.contains(expected), "{realm}: {finished:#?}");
         // Only the unauthenticated request was sent.
         assert_eq!(emulator.requests().len(), 1, "{realm}");
@@ -365,26 +492,44 @@ fn identity_endpoint_alone_is_unavailable() {
         .env("IDENTITY_ENDPOINT", "http://127.0.0.1:9/msi/token")
         .args(["get-token", "--scope", SCOPE, "--methods", "msi"]));
     finished.assert_code(1);
-    assert!(finished.stderr.contains("msi: unavailable: IDENTITY_ENDPOINT is set"), "{finished:#?}");
+    assert!(
+        finished
+            .stderr
+            .contains("msi: unavailable: IDENTITY_ENDPOINT is set"),
+        "{finished:#?}"
+    );
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn no_identity_remembered_for_the_session() {
     use azauth::{Policy, Runtime, TokenOptions};
-    let emulator = Emulator::start(EmulatorConfig::default().system_assigned_identity(None)).unwrap();
+    let emulator =
+        Emulator::start(EmulatorConfig::default().system_assigned_identity(None)).unwrap();
     // SAFETY: the other tests of this binary run azauth with their own environment and
     // never read this process's.
     unsafe { std::env::set_var("AZURE_POD_IDENTITY_AUTHORITY_HOST", emulator.url()) };
     let mut policy = Policy::new();
-    policy.allow_method_variables().allow_url_host(&emulator.url());
+    policy
+        .allow_method_variables()
+        .allow_url_host(&emulator.url());
     let runtime = Runtime::new().unwrap();
     let mut session = runtime.session(&policy).await.unwrap();
     let methods = ["msi".to_string(), "powershell".to_string()];
     for _ in 0..2 {
-        let error = session.get_token(&methods, SCOPE, &TokenOptions::default()).await.unwrap().unwrap_err();
-        let azauth::AuthError::NoToken(attempts) = error else { panic!("{error:?}") };
+        let error = session
+            .get_token(&methods, SCOPE, &TokenOptions::default())
+            .await
+            .unwrap()
+            .unwrap_err();
+        let azauth::AuthError::NoToken(attempts) = error else {
+            panic!("{error:?}")
+        };
         assert!(matches!(attempts[0].outcome, azauth::Outcome::Unavailable));
-        assert!(attempts[0].reason.contains("Identity not found"), "{}", attempts[0].reason);
+        assert!(
+            attempts[0].reason.contains("Identity not found"),
+            "{}",
+            attempts[0].reason
+        );
     }
     // The second call did not ask IMDS again: an identity assigned while the process
     // runs must not change who it is.
@@ -397,13 +542,24 @@ fn service_fabric_is_unavailable_and_sends_nothing() {
     let sandbox = Sandbox::new();
     let finished = run(sandbox
         .azauth()
-        .env("IDENTITY_ENDPOINT", format!("https://127.0.0.1:{}/metadata/identity/oauth2/token", emulator.port()))
+        .env(
+            "IDENTITY_ENDPOINT",
+            format!(
+                "https://127.0.0.1:{}/metadata/identity/oauth2/token",
+                emulator.port()
+            ),
+        )
         .env("IDENTITY_HEADER", "fake-identity-header")
-        .env("IDENTITY_SERVER_THUMBPRINT", "0123456789ABCDEF0123456789ABCDEF01234567")
+        .env(
+            "IDENTITY_SERVER_THUMBPRINT",
+            "0123456789ABCDEF0123456789ABCDEF01234567",
+        )
         .args(["get-token", "--scope", SCOPE, "--methods", "msi"]));
     finished.assert_code(1);
     assert!(
-        finished.stderr.contains("msi: unavailable: Service Fabric managed identity needs the cluster certificate pinned"),
+        finished.stderr.contains(
+            "msi: unavailable: Service Fabric managed identity needs the cluster certificate pinned"
+        ),
         "{finished:#?}"
     );
     assert!(emulator.requests().is_empty());

@@ -36,11 +36,16 @@ fn answer_if_script_has(needles: &[&str], otherwise: &str) -> String {
 fn plain_text_token_from_old_module() {
     // Az.Accounts 2.12 has no -AsSecureString: the script may ask for it only from 2.17.
     let sandbox = Sandbox::new();
-    fake_pwsh(&sandbox, &answer_if_script_has(
-        &["$module.Version -ge [version]'2.17.0'"],
-        "echo 'Get-AzAccessToken: A parameter cannot be found that matches parameter name AsSecureString.' >&2; exit 1",
-    ));
-    let json = run(sandbox.azauth_with_fakes().args(pwsh_args())).assert_code(0).json();
+    fake_pwsh(
+        &sandbox,
+        &answer_if_script_has(
+            &["$module.Version -ge [version]'2.17.0'"],
+            "echo 'Get-AzAccessToken: A parameter cannot be found that matches parameter name AsSecureString.' >&2; exit 1",
+        ),
+    );
+    let json = run(sandbox.azauth_with_fakes().args(pwsh_args()))
+        .assert_code(0)
+        .json();
     assert_eq!(json["accessToken"], "FAKE-AT-0080");
     assert_eq!(json["expires_on"], 1_900_000_000);
     assert_eq!(json["tenant"], TENANT);
@@ -53,18 +58,31 @@ fn secure_string_token_unwrapped() {
     // PowerShell 7 and on Windows PowerShell 5.1.
     let sandbox = Sandbox::new();
     let unwrapped = "echo; echo 'AZAUTH_POWERSHELL_RESULT {\"token\":\"System.Security.SecureString\",\"expires_on\":1900000000}'";
-    fake_pwsh(&sandbox, &answer_if_script_has(
-        &["ConvertFrom-SecureString -SecureString $token -AsPlainText", "SecureStringToBSTR", "ZeroFreeBSTR", "-is [System.Security.SecureString]"],
-        unwrapped,
-    ));
-    let json = run(sandbox.azauth_with_fakes().args(pwsh_args())).assert_code(0).json();
+    fake_pwsh(
+        &sandbox,
+        &answer_if_script_has(
+            &[
+                "ConvertFrom-SecureString -SecureString $token -AsPlainText",
+                "SecureStringToBSTR",
+                "ZeroFreeBSTR",
+                "-is [System.Security.SecureString]",
+            ],
+            unwrapped,
+        ),
+    );
+    let json = run(sandbox.azauth_with_fakes().args(pwsh_args()))
+        .assert_code(0)
+        .json();
     assert_eq!(json["accessToken"], "FAKE-AT-0080");
 }
 
 #[test]
 fn secure_string_left_wrapped_fails() {
     let sandbox = Sandbox::new();
-    fake_pwsh(&sandbox, "echo; echo 'AZAUTH_POWERSHELL_RESULT {\"token\":\"System.Security.SecureString\",\"expires_on\":1900000000}'");
+    fake_pwsh(
+        &sandbox,
+        "echo; echo 'AZAUTH_POWERSHELL_RESULT {\"token\":\"System.Security.SecureString\",\"expires_on\":1900000000}'",
+    );
     let finished = run(sandbox.azauth_with_fakes().args(pwsh_args()));
     finished.assert_code(1);
     assert!(
@@ -77,11 +95,21 @@ fn secure_string_left_wrapped_fails() {
 #[test]
 fn script_carries_resource_and_tenant() {
     let sandbox = Sandbox::new();
-    fake_pwsh(&sandbox, &answer_if_script_has(
-        &["ResourceUrl = 'https://management.azure.com'", "$parameters['TenantId'] = 'contoso.example'"],
-        "echo 'wrong script' >&2; exit 3",
-    ));
-    run(sandbox.azauth_with_fakes().args(pwsh_args()).args(["--tenant-id", "contoso.example"])).assert_code(0);
+    fake_pwsh(
+        &sandbox,
+        &answer_if_script_has(
+            &[
+                "ResourceUrl = 'https://management.azure.com'",
+                "$parameters['TenantId'] = 'contoso.example'",
+            ],
+            "echo 'wrong script' >&2; exit 3",
+        ),
+    );
+    run(sandbox
+        .azauth_with_fakes()
+        .args(pwsh_args())
+        .args(["--tenant-id", "contoso.example"]))
+    .assert_code(0);
 }
 
 #[test]
@@ -91,7 +119,9 @@ fn missing_module_is_unavailable() {
     let finished = run(sandbox.azauth_with_fakes().args(pwsh_args()));
     finished.assert_code(1);
     assert!(
-        finished.stderr.contains("powershell: unavailable: the Az.Accounts module (2.2.0 or later) is not installed"),
+        finished.stderr.contains(
+            "powershell: unavailable: the Az.Accounts module (2.2.0 or later) is not installed"
+        ),
         "{finished:#?}"
     );
 }
@@ -99,14 +129,28 @@ fn missing_module_is_unavailable() {
 #[test]
 fn signed_out_is_unavailable() {
     let sandbox = Sandbox::new();
-    fake_pwsh(&sandbox, "echo 'Get-AzAccessToken: Run Connect-AzAccount to login.' >&2; exit 1");
-    let finished = run(sandbox.azauth_with_fakes().args(["get-token", "--scope", SCOPE, "--methods", "powershell,cli"]));
+    fake_pwsh(
+        &sandbox,
+        "echo 'Get-AzAccessToken: Run Connect-AzAccount to login.' >&2; exit 1",
+    );
+    let finished = run(sandbox.azauth_with_fakes().args([
+        "get-token",
+        "--scope",
+        SCOPE,
+        "--methods",
+        "powershell,cli",
+    ]));
     finished.assert_code(1);
     assert!(
-        finished.stderr.contains("powershell: unavailable: Azure PowerShell is not signed in; run `Connect-AzAccount`"),
+        finished.stderr.contains(
+            "powershell: unavailable: Azure PowerShell is not signed in; run `Connect-AzAccount`"
+        ),
         "{finished:#?}"
     );
-    assert!(finished.stderr.contains("cli: unavailable"), "{finished:#?}");
+    assert!(
+        finished.stderr.contains("cli: unavailable"),
+        "{finished:#?}"
+    );
 }
 
 #[test]
@@ -115,7 +159,9 @@ fn missing_pwsh_is_unavailable() {
     let finished = run(sandbox.azauth_with_fakes().args(pwsh_args()));
     finished.assert_code(1);
     assert!(
-        finished.stderr.contains("powershell: unavailable: PowerShell (pwsh) was not found: pwsh was not found on PATH"),
+        finished.stderr.contains(
+            "powershell: unavailable: PowerShell (pwsh) was not found: pwsh was not found on PATH"
+        ),
         "{finished:#?}"
     );
 }
@@ -123,8 +169,17 @@ fn missing_pwsh_is_unavailable() {
 #[test]
 fn other_failure_is_failed_with_message() {
     let sandbox = Sandbox::new();
-    fake_pwsh(&sandbox, "echo 'Get-AzAccessToken: The remote name could not be resolved' >&2; exit 1");
-    let finished = run(sandbox.azauth_with_fakes().args(["get-token", "--scope", SCOPE, "--methods", "powershell,cli"]));
+    fake_pwsh(
+        &sandbox,
+        "echo 'Get-AzAccessToken: The remote name could not be resolved' >&2; exit 1",
+    );
+    let finished = run(sandbox.azauth_with_fakes().args([
+        "get-token",
+        "--scope",
+        SCOPE,
+        "--methods",
+        "powershell,cli",
+    ]));
     finished.assert_code(1);
     assert!(
         finished.stderr.contains("powershell: failed: pwsh failed (exit code 1): Get-AzAccessToken: The remote name could not be resolved"),
@@ -140,14 +195,22 @@ fn no_result_line_is_failed() {
     fake_pwsh(&sandbox, "echo 'something unexpected'");
     let finished = run(sandbox.azauth_with_fakes().args(pwsh_args()));
     finished.assert_code(1);
-    assert!(finished.stderr.contains("powershell: failed: pwsh exited without printing a token"), "{finished:#?}");
+    assert!(
+        finished
+            .stderr
+            .contains("powershell: failed: pwsh exited without printing a token"),
+        "{finished:#?}"
+    );
 }
 
 #[test]
 fn injected_tenant_never_reaches_pwsh() {
     let sandbox = Sandbox::new();
     fake_pwsh(&sandbox, &format!("echo; echo '{RESULT}'"));
-    let finished = run(sandbox.azauth_with_fakes().args(pwsh_args()).args(["--tenant-id", "x';echo INJECTED;'"]));
+    let finished = run(sandbox
+        .azauth_with_fakes()
+        .args(pwsh_args())
+        .args(["--tenant-id", "x';echo INJECTED;'"]));
     finished.assert_code(2);
     assert!(sandbox.calls("pwsh").is_empty());
 }

@@ -16,7 +16,11 @@ fn start() -> Emulator {
     .expect("emulator starts")
 }
 
-fn workload(sandbox: &Sandbox, emulator: &Emulator, token_file: &std::path::Path) -> std::process::Command {
+fn workload(
+    sandbox: &Sandbox,
+    emulator: &Emulator,
+    token_file: &std::path::Path,
+) -> std::process::Command {
     let mut command = sandbox.azauth();
     command
         .env("AZURE_FEDERATED_TOKEN_FILE", token_file)
@@ -44,13 +48,28 @@ fn token_file_becomes_client_assertion() {
     let form = request.form();
     let mut names: Vec<&str> = form.iter().map(|(name, _)| name.as_str()).collect();
     names.sort_unstable();
-    assert_eq!(names, ["client_assertion", "client_assertion_type", "client_id", "grant_type", "scope"]);
-    assert_eq!(request.form_value("client_assertion").as_deref(), Some(ASSERTION));
+    assert_eq!(
+        names,
+        [
+            "client_assertion",
+            "client_assertion_type",
+            "client_id",
+            "grant_type",
+            "scope"
+        ]
+    );
+    assert_eq!(
+        request.form_value("client_assertion").as_deref(),
+        Some(ASSERTION)
+    );
     assert_eq!(
         request.form_value("client_assertion_type").as_deref(),
         Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
     );
-    assert_eq!(request.form_value("grant_type").as_deref(), Some("client_credentials"));
+    assert_eq!(
+        request.form_value("grant_type").as_deref(),
+        Some("client_credentials")
+    );
     assert_eq!(request.form_value("client_id").as_deref(), Some(CLIENT));
     assert_eq!(request.form_value("scope").as_deref(), Some(SCOPE));
     assert!(!finished.stderr.contains(ASSERTION));
@@ -63,20 +82,30 @@ fn unknown_assertion_is_failed() {
     let token_file = sandbox.write("tokens/token", "not-registered");
     let finished = run(&mut workload(&sandbox, &emulator, &token_file));
     finished.assert_code(1);
-    assert!(finished.stderr.contains("workloadidentity: failed: Entra ID rejected the token request"), "{finished:#?}");
+    assert!(
+        finished
+            .stderr
+            .contains("workloadidentity: failed: Entra ID rejected the token request"),
+        "{finished:#?}"
+    );
     assert!(finished.stderr.contains("AADSTS70021"), "{finished:#?}");
 }
 
 #[test]
 fn missing_variables_are_unavailable() {
     let sandbox = Sandbox::new();
-    let finished = run(sandbox
-        .azauth()
-        .env("AZURE_CLIENT_ID", CLIENT)
-        .args(["get-token", "--scope", SCOPE, "--methods", "workloadidentity"]));
+    let finished = run(sandbox.azauth().env("AZURE_CLIENT_ID", CLIENT).args([
+        "get-token",
+        "--scope",
+        SCOPE,
+        "--methods",
+        "workloadidentity",
+    ]));
     finished.assert_code(1);
     assert!(
-        finished.stderr.contains("workloadidentity: unavailable: AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID not set"),
+        finished.stderr.contains(
+            "workloadidentity: unavailable: AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID not set"
+        ),
         "{finished:#?}"
     );
 }
@@ -89,7 +118,10 @@ fn missing_file_is_failed_naming_it() {
     let finished = run(&mut workload(&sandbox, &emulator, &token_file));
     finished.assert_code(1);
     assert!(
-        finished.stderr.contains(&format!("workloadidentity: failed: AZURE_FEDERATED_TOKEN_FILE names {}", token_file.display())),
+        finished.stderr.contains(&format!(
+            "workloadidentity: failed: AZURE_FEDERATED_TOKEN_FILE names {}",
+            token_file.display()
+        )),
         "{finished:#?}"
     );
     assert!(token_requests(&emulator).is_empty());
@@ -119,7 +151,10 @@ async fn rotated_file_read_for_next_token() {
     policy
         .allow_method_variables()
         .allow_authority(&azauth::Authority::parse(&emulator.url()).unwrap())
-        .allow_read_dir(token_file.parent().unwrap(), token_file.parent().unwrap().to_str().unwrap());
+        .allow_read_dir(
+            token_file.parent().unwrap(),
+            token_file.parent().unwrap().to_str().unwrap(),
+        );
     let runtime = Runtime::new().unwrap();
     let mut session = runtime.session(&policy).await.unwrap();
     let options = TokenOptions {
@@ -127,9 +162,17 @@ async fn rotated_file_read_for_next_token() {
         ..TokenOptions::default()
     };
     let methods = ["workloadidentity".to_string()];
-    session.get_token(&methods, SCOPE, &options).await.unwrap().unwrap();
+    session
+        .get_token(&methods, SCOPE, &options)
+        .await
+        .unwrap()
+        .unwrap();
     std::fs::write(&token_file, "fake.federated.token-2").unwrap();
-    session.get_token(&methods, SCOPE, &options).await.unwrap().unwrap();
+    session
+        .get_token(&methods, SCOPE, &options)
+        .await
+        .unwrap()
+        .unwrap();
 
     let assertions: Vec<Option<String>> = token_requests(&emulator)
         .iter()
@@ -137,6 +180,9 @@ async fn rotated_file_read_for_next_token() {
         .collect();
     assert_eq!(
         assertions,
-        [Some(ASSERTION.to_string()), Some("fake.federated.token-2".to_string())]
+        [
+            Some(ASSERTION.to_string()),
+            Some("fake.federated.token-2".to_string())
+        ]
     );
 }

@@ -95,13 +95,13 @@ impl CliPlan {
         let args = arguments(&self.scope, tenant);
         let output = process::run("az", &args, self.timeout_ms).map_err(|error| {
             Rejection::Final(match error {
-                ProcessError::NotFound(_) | ProcessError::NotAllowed(_) => MethodError::Unavailable(
-                    format!(
+                ProcessError::NotFound(_) | ProcessError::NotAllowed(_) => {
+                    MethodError::Unavailable(format!(
                         "the Azure CLI (az) was not found: {}; install it from \
                          https://aka.ms/azure-cli or remove cli from the methods",
                         describe(&error)
-                    ),
-                ),
+                    ))
+                }
                 ProcessError::TimedOut => MethodError::Unavailable(format!(
                     "az did not finish within {} ms and was stopped; raise the limit with \
                      --process-timeout-ms if az is slow on this machine",
@@ -118,7 +118,10 @@ impl CliPlan {
 
         if output.exit_code == Some(0) {
             if !output.stderr.trim().is_empty() {
-                log::debug(&format!("az wrote to stderr: {}", process::redact(output.stderr.trim())));
+                log::debug(&format!(
+                    "az wrote to stderr: {}",
+                    process::redact(output.stderr.trim())
+                ));
             }
             return parse_output(&output.stdout, self.utc_offset_secs)
                 .map_err(|error| Rejection::Final(MethodError::Failed(error)));
@@ -149,19 +152,29 @@ impl CliPlan {
         // found) mentions the tenant too, but retrying it would return a token for
         // another tenant than the one requested, so only errors without an AADSTS code
         // are retried.
-        let rejects_tenant = stderr.to_ascii_lowercase().contains("tenant") && !stderr.contains("AADSTS");
+        let rejects_tenant =
+            stderr.to_ascii_lowercase().contains("tenant") && !stderr.contains("AADSTS");
         if tenant.is_some() && rejects_tenant {
             return Err(Rejection::Tenant(format!("{code}: {stderr}")));
         }
-        Err(Rejection::Final(MethodError::Failed(format!("az failed ({code}): {stderr}"))))
+        Err(Rejection::Final(MethodError::Failed(format!(
+            "az failed ({code}): {stderr}"
+        ))))
     }
 }
 
 /// `account get-access-token --output json --scope SCOPE [--tenant TENANT]`.
 fn arguments(scope: &str, tenant: Option<&str>) -> Vec<String> {
-    let mut args: Vec<String> = ["account", "get-access-token", "--output", "json", "--scope", scope]
-        .map(String::from)
-        .to_vec();
+    let mut args: Vec<String> = [
+        "account",
+        "get-access-token",
+        "--output",
+        "json",
+        "--scope",
+        scope,
+    ]
+    .map(String::from)
+    .to_vec();
     if let Some(tenant) = tenant {
         args.extend(["--tenant".to_string(), tenant.to_string()]);
     }
@@ -170,16 +183,19 @@ fn arguments(scope: &str, tenant: Option<&str>) -> Vec<String> {
 
 fn describe(error: &ProcessError) -> String {
     match error {
-        ProcessError::NotFound(message) | ProcessError::NotAllowed(message) | ProcessError::Failed(message) => {
-            message.clone()
-        }
+        ProcessError::NotFound(message)
+        | ProcessError::NotAllowed(message)
+        | ProcessError::Failed(message) => message.clone(),
         ProcessError::TimedOut => "timed out".to_string(),
         ProcessError::OutputTooLarge => "output too large".to_string(),
     }
 }
 
 fn first_line(text: &str) -> &str {
-    text.lines().map(str::trim).find(|line| !line.is_empty()).unwrap_or("")
+    text.lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty())
+        .unwrap_or("")
 }
 
 /// Reads the JSON that `az account get-access-token` prints.
@@ -213,7 +229,10 @@ pub fn parse_output(stdout: &str, utc_offset_secs: Option<i64>) -> Result<Token,
             .and_then(|t| t.as_str())
             .unwrap_or("Bearer")
             .to_string(),
-        tenant: value.get("tenant").and_then(|t| t.as_str()).map(str::to_string),
+        tenant: value
+            .get("tenant")
+            .and_then(|t| t.as_str())
+            .map(str::to_string),
     })
 }
 
@@ -252,7 +271,10 @@ fn expires_on_from_local(
         )
     })?;
     let seconds = naive - offset;
-    u64::try_from(seconds).ok().filter(|&s| s > 0).ok_or_else(unknown)
+    u64::try_from(seconds)
+        .ok()
+        .filter(|&s| s > 0)
+        .ok_or_else(unknown)
 }
 
 /// Parses `YYYY-MM-DD HH:MM:SS` with optional fraction as seconds since 1970 in the
@@ -261,10 +283,18 @@ fn parse_naive_datetime(text: &str) -> Option<i64> {
     let text = text.trim();
     let (date, time) = text.split_once(' ').or_else(|| text.split_once('T'))?;
     let mut date_parts = date.split('-').map(|part| part.parse::<i64>().ok());
-    let (year, month, day) = (date_parts.next()??, date_parts.next()??, date_parts.next()??);
+    let (year, month, day) = (
+        date_parts.next()??,
+        date_parts.next()??,
+        date_parts.next()??,
+    );
     let time = time.split('.').next()?;
     let mut time_parts = time.split(':').map(|part| part.parse::<i64>().ok());
-    let (hour, minute, second) = (time_parts.next()??, time_parts.next()??, time_parts.next()??);
+    let (hour, minute, second) = (
+        time_parts.next()??,
+        time_parts.next()??,
+        time_parts.next()??,
+    );
     let valid = (1..=12).contains(&month)
         && (1..=31).contains(&day)
         && (0..24).contains(&hour)
@@ -293,17 +323,29 @@ mod tests {
         let token = parse_output(AZ_OK, Some(0)).unwrap();
         assert_eq!(token.expires_on, 1_900_000_000);
         assert_eq!(token.access_token.expose(), "FAKE-AT-0002");
-        assert_eq!(token.tenant.as_deref(), Some("11111111-2222-3333-4444-555555555555"));
+        assert_eq!(
+            token.tenant.as_deref(),
+            Some("11111111-2222-3333-4444-555555555555")
+        );
     }
 
     #[test]
     fn old_az_local_time_uses_host_offset() {
         // UTC+02:00: 15:04:05 local is 13:04:05 UTC.
-        assert_eq!(parse_output(AZ_OLD, Some(7200)).unwrap().expires_on, 1_893_589_445);
+        assert_eq!(
+            parse_output(AZ_OLD, Some(7200)).unwrap().expires_on,
+            1_893_589_445
+        );
         // UTC-05:00.
-        assert_eq!(parse_output(AZ_OLD, Some(-18_000)).unwrap().expires_on, 1_893_614_645);
+        assert_eq!(
+            parse_output(AZ_OLD, Some(-18_000)).unwrap().expires_on,
+            1_893_614_645
+        );
         // Read as UTC it would be 1893596645, two hours late in UTC+02:00.
-        assert_eq!(parse_output(AZ_OLD, Some(0)).unwrap().expires_on, 1_893_596_645);
+        assert_eq!(
+            parse_output(AZ_OLD, Some(0)).unwrap().expires_on,
+            1_893_596_645
+        );
         let error = parse_output(AZ_OLD, None).unwrap_err();
         assert!(error.contains(UTC_OFFSET_VARIABLE), "{error}");
     }
@@ -311,11 +353,17 @@ mod tests {
     #[test]
     fn unusable_expiry_is_an_error_not_1970() {
         for expires_on in ["null", "\"N/A\"", "\"\""] {
-            let text = format!(r#"{{"accessToken": "FAKE-AT-0003", "expiresOn": {expires_on}, "tokenType": "Bearer"}}"#);
+            let text = format!(
+                r#"{{"accessToken": "FAKE-AT-0003", "expiresOn": {expires_on}, "tokenType": "Bearer"}}"#
+            );
             let error = parse_output(&text, Some(0)).unwrap_err();
-            assert!(error.starts_with("cannot determine the token expiry from az output"), "{error}");
+            assert!(
+                error.starts_with("cannot determine the token expiry from az output"),
+                "{error}"
+            );
         }
-        let text = r#"{"accessToken": "FAKE-AT-0003", "expiresOn": null, "expires_on": 1900000000}"#;
+        let text =
+            r#"{"accessToken": "FAKE-AT-0003", "expiresOn": null, "expires_on": 1900000000}"#;
         assert_eq!(parse_output(text, None).unwrap().expires_on, 1_900_000_000);
         // A string of digits is accepted as well.
         let text = r#"{"accessToken": "FAKE-AT-0003", "expires_on": "1900000000"}"#;
@@ -326,13 +374,19 @@ mod tests {
     fn unparsable_output_is_redacted() {
         let error = parse_output(r#"{"accessToken": "FAKE-AT-0009", "#, Some(0)).unwrap_err();
         assert!(!error.contains("FAKE-AT-0009"), "{error}");
-        assert!(error.starts_with("az printed output that is not JSON"), "{error}");
+        assert!(
+            error.starts_with("az printed output that is not JSON"),
+            "{error}"
+        );
     }
 
     #[test]
     fn arguments_have_scope_and_optional_tenant() {
         assert_eq!(
-            arguments("https://management.azure.com/.default", Some("contoso.example")),
+            arguments(
+                "https://management.azure.com/.default",
+                Some("contoso.example")
+            ),
             [
                 "account",
                 "get-access-token",
@@ -348,9 +402,12 @@ mod tests {
     }
 
     #[test]
-    fn civil_days_match_known_dates() {
+    fn naive_datetime_parses() {
         // AZ_OK is consistent in UTC+02:00: 19:46:40 local is 1900000000.
-        assert_eq!(parse_naive_datetime("2030-03-17 19:46:40.000000"), Some(1_900_007_200));
+        assert_eq!(
+            parse_naive_datetime("2030-03-17 19:46:40.000000"),
+            Some(1_900_007_200)
+        );
         assert_eq!(parse_naive_datetime("2030-13-01 00:00:00"), None);
     }
 }

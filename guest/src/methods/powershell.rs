@@ -170,7 +170,9 @@ fn interpret(exit_code: Option<i32>, stdout: &str, stderr: &str) -> Result<Token
     }
     if exit_code != Some(0) {
         let code = exit_code.map_or("a signal".to_string(), |code| format!("exit code {code}"));
-        return Err(MethodError::Failed(format!("pwsh failed ({code}): {stderr}")));
+        return Err(MethodError::Failed(format!(
+            "pwsh failed ({code}): {stderr}"
+        )));
     }
     parse_result(stdout).map_err(MethodError::Failed)
 }
@@ -223,16 +225,25 @@ mod tests {
         let token = interpret(Some(0), RESULT, "WARNING: upgrade").unwrap();
         assert_eq!(token.access_token.expose(), "FAKE-AT-0080");
         assert_eq!(token.expires_on, 1_900_000_000);
-        assert_eq!(token.tenant.as_deref(), Some("11111111-2222-3333-4444-555555555555"));
+        assert_eq!(
+            token.tenant.as_deref(),
+            Some("11111111-2222-3333-4444-555555555555")
+        );
     }
 
     #[test]
     fn outcomes_sorted_by_cause() {
         let unavailable = |stdout: &str, stderr: &str, code| {
-            matches!(interpret(Some(code), stdout, stderr), Err(MethodError::Unavailable(_)))
+            matches!(
+                interpret(Some(code), stdout, stderr),
+                Err(MethodError::Unavailable(_))
+            )
         };
         let failed = |stdout: &str, stderr: &str, code| {
-            matches!(interpret(Some(code), stdout, stderr), Err(MethodError::Failed(_)))
+            matches!(
+                interpret(Some(code), stdout, stderr),
+                Err(MethodError::Failed(_))
+            )
         };
         // The module is missing: the script prints the sentinel and exits 0.
         assert!(unavailable("AZAUTH_NO_AZ_ACCOUNTS_MODULE\n", "", 0));
@@ -256,7 +267,10 @@ mod tests {
 
     #[test]
     fn resource_needs_default_scope() {
-        assert_eq!(resource_of("https://management.azure.com/.default").unwrap(), "https://management.azure.com");
+        assert_eq!(
+            resource_of("https://management.azure.com/.default").unwrap(),
+            "https://management.azure.com"
+        );
         assert!(resource_of("https://graph.microsoft.com/User.Read").is_err());
     }
 }

@@ -34,15 +34,26 @@ struct WorkloadIdentityPlan {
 }
 
 pub(super) fn plan(settings: &Settings, env: &Environment) -> Result<Box<dyn Plan>, MethodError> {
-    let value = |name: &str| env.get(name).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let value = |name: &str| {
+        env.get(name)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
     let token_file = value(TOKEN_FILE);
     let client_id = value(CLIENT_ID).or_else(|| settings.client_id.clone());
     let tenant = value(TENANT_ID).or_else(|| settings.tenant_id.clone());
     let (Some(token_file), Some(client_id), Some(tenant)) = (token_file, client_id, tenant) else {
         let missing: Vec<&str> = [
             (TOKEN_FILE, env.get(TOKEN_FILE).is_none_or(str::is_empty)),
-            (CLIENT_ID, value(CLIENT_ID).is_none() && settings.client_id.is_none()),
-            (TENANT_ID, value(TENANT_ID).is_none() && settings.tenant_id.is_none()),
+            (
+                CLIENT_ID,
+                value(CLIENT_ID).is_none() && settings.client_id.is_none(),
+            ),
+            (
+                TENANT_ID,
+                value(TENANT_ID).is_none() && settings.tenant_id.is_none(),
+            ),
         ]
         .into_iter()
         .filter_map(|(name, absent)| absent.then_some(name))

@@ -78,10 +78,18 @@ pub(crate) fn route(
     })
 }
 
-fn handle(state: &State, request: &RecordedRequest, service: Service) -> Result<Response, Response> {
+fn handle(
+    state: &State,
+    request: &RecordedRequest,
+    service: Service,
+) -> Result<Response, Response> {
     let config = &state.config;
     let identity = &config.managed_identity;
-    let expected_method = if service == Service::CloudShell { "POST" } else { "GET" };
+    let expected_method = if service == Service::CloudShell {
+        "POST"
+    } else {
+        "GET"
+    };
     if request.method != expected_method {
         return Err(method_not_allowed(request, expected_method));
     }
@@ -136,8 +144,10 @@ fn handle(state: &State, request: &RecordedRequest, service: Service) -> Result<
 
     if service == Service::Arc {
         let challenge = || {
-            error_response(401, "unauthorized", "Authorization is required.")
-                .with_header("WWW-Authenticate", format!("Basic realm={}", identity.arc_realm))
+            error_response(401, "unauthorized", "Authorization is required.").with_header(
+                "WWW-Authenticate",
+                format!("Basic realm={}", identity.arc_realm),
+            )
         };
         let given = request
             .header("authorization")
@@ -152,7 +162,9 @@ fn handle(state: &State, request: &RecordedRequest, service: Service) -> Result<
     let Some(client_id) = selected else {
         return Err(bad_request("Identity not found"));
     };
-    Ok(token_response(state, config, service, &client_id, &resource))
+    Ok(token_response(
+        state, config, service, &client_id, &resource,
+    ))
 }
 
 /// Finds the requested identity. Returns `Ok(None)` when it is not assigned, and an

@@ -35,7 +35,11 @@ pub enum Source {
     /// App Service, Functions or Automation.
     AppService { endpoint: String, header: String },
     /// Service Fabric.
-    ServiceFabric { endpoint: String, header: String, thumbprint: String },
+    ServiceFabric {
+        endpoint: String,
+        header: String,
+        thumbprint: String,
+    },
     /// Azure Arc-enabled servers.
     Arc { endpoint: String },
     /// Azure Machine Learning compute.
@@ -102,7 +106,11 @@ pub(super) fn plan(settings: &Settings, env: &Environment) -> Result<Box<dyn Pla
     // follows, so that a chain falls through fast wherever IMDS points. With msi alone,
     // the first request gets the full timeouts and retries.
     let probe_timeout_ms = (settings.methods.len() > 1).then_some(settings.imds_probe_timeout_ms);
-    log::debug(&format!("msi: {} source, {}", source.name(), selector.describe()));
+    log::debug(&format!(
+        "msi: {} source, {}",
+        source.name(),
+        selector.describe()
+    ));
     Ok(Box::new(MsiPlan {
         source,
         selector,
@@ -138,13 +146,23 @@ impl Plan for MsiPlan {
     }
 
     fn acquire(&self) -> Result<Token, MethodError> {
-        request::acquire(&self.source, &self.selector, &self.resource, self.probe_timeout_ms)
+        request::acquire(
+            &self.source,
+            &self.selector,
+            &self.resource,
+            self.probe_timeout_ms,
+        )
     }
 }
 
 /// Finds the managed identity source from the environment.
 pub fn detect(env: &Environment) -> Result<Source, MethodError> {
-    let value = |name: &str| env.get(name).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let value = |name: &str| {
+        env.get(name)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
     let identity_endpoint = value("IDENTITY_ENDPOINT");
     let identity_header = value("IDENTITY_HEADER");
     let msi_endpoint = value("MSI_ENDPOINT");
@@ -189,7 +207,11 @@ pub fn detect(env: &Environment) -> Result<Source, MethodError> {
 /// Chooses the identity: an explicit object or resource ID, else `AZURE_CLIENT_ID`,
 /// else `--client-id`, else (Azure ML) `DEFAULT_IDENTITY_CLIENT_ID`, else the
 /// system-assigned identity.
-fn select(settings: &Settings, env: &Environment, source: &Source) -> Result<Selector, MethodError> {
+fn select(
+    settings: &Settings,
+    env: &Environment,
+    source: &Source,
+) -> Result<Selector, MethodError> {
     let selector = match (&settings.identity_object_id, &settings.identity_resource_id) {
         (Some(_), Some(_)) => {
             return Err(MethodError::Failed(
@@ -290,10 +312,36 @@ mod tests {
     #[test]
     fn detection_follows_azure_identity_order() {
         let cases: &[(&[(&str, &str)], &str)] = &[
-            (&[("IDENTITY_ENDPOINT", "http://e"), ("IDENTITY_HEADER", "h"), ("IDENTITY_SERVER_THUMBPRINT", "t"), ("IMDS_ENDPOINT", "http://i"), ("MSI_ENDPOINT", "http://m")], "Service Fabric"),
-            (&[("IDENTITY_ENDPOINT", "http://e"), ("IDENTITY_HEADER", "h"), ("IMDS_ENDPOINT", "http://i")], "App Service"),
-            (&[("IDENTITY_ENDPOINT", "http://e"), ("IMDS_ENDPOINT", "http://i"), ("MSI_ENDPOINT", "http://m")], "Azure Arc"),
-            (&[("MSI_ENDPOINT", "http://m"), ("MSI_SECRET", "s")], "Azure ML"),
+            (
+                &[
+                    ("IDENTITY_ENDPOINT", "http://e"),
+                    ("IDENTITY_HEADER", "h"),
+                    ("IDENTITY_SERVER_THUMBPRINT", "t"),
+                    ("IMDS_ENDPOINT", "http://i"),
+                    ("MSI_ENDPOINT", "http://m"),
+                ],
+                "Service Fabric",
+            ),
+            (
+                &[
+                    ("IDENTITY_ENDPOINT", "http://e"),
+                    ("IDENTITY_HEADER", "h"),
+                    ("IMDS_ENDPOINT", "http://i"),
+                ],
+                "App Service",
+            ),
+            (
+                &[
+                    ("IDENTITY_ENDPOINT", "http://e"),
+                    ("IMDS_ENDPOINT", "http://i"),
+                    ("MSI_ENDPOINT", "http://m"),
+                ],
+                "Azure Arc",
+            ),
+            (
+                &[("MSI_ENDPOINT", "http://m"), ("MSI_SECRET", "s")],
+                "Azure ML",
+            ),
             (&[("MSI_ENDPOINT", "http://m")], "Cloud Shell"),
             // An empty variable counts as unset, as in azure-identity's selection.
             (&[("MSI_ENDPOINT", ""), ("IDENTITY_HEADER", "h")], "IMDS"),
@@ -307,11 +355,21 @@ mod tests {
 
     #[test]
     fn imds_address_override() {
-        let env = Environment::from_pairs(&[("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9/")]);
-        assert_eq!(detect(&env).unwrap(), Source::Imds { base: "http://127.0.0.1:9".to_string() });
+        let env = Environment::from_pairs(&[(
+            "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+            "http://127.0.0.1:9/",
+        )]);
+        assert_eq!(
+            detect(&env).unwrap(),
+            Source::Imds {
+                base: "http://127.0.0.1:9".to_string()
+            }
+        );
         assert_eq!(
             detect(&Environment::default()).unwrap(),
-            Source::Imds { base: "http://169.254.169.254".to_string() }
+            Source::Imds {
+                base: "http://169.254.169.254".to_string()
+            }
         );
     }
 
@@ -323,9 +381,15 @@ mod tests {
 
     #[test]
     fn selector_precedence() {
-        let imds = Source::Imds { base: "http://x".to_string() };
-        let env = Environment::from_pairs(&[("AZURE_CLIENT_ID", "99999999-8888-7777-6666-555555555555")]);
-        let options = TokenOptions { client_id: Some("11111111-0000-0000-0000-000000000000".into()), ..TokenOptions::default() };
+        let imds = Source::Imds {
+            base: "http://x".to_string(),
+        };
+        let env =
+            Environment::from_pairs(&[("AZURE_CLIENT_ID", "99999999-8888-7777-6666-555555555555")]);
+        let options = TokenOptions {
+            client_id: Some("11111111-0000-0000-0000-000000000000".into()),
+            ..TokenOptions::default()
+        };
         // The variable wins over --client-id, as in MSTICPy.
         assert_eq!(
             select(&settings_with(options.clone()), &env, &imds).unwrap(),
@@ -336,20 +400,40 @@ mod tests {
             Selector::ClientId("11111111-0000-0000-0000-000000000000".into())
         );
         // An explicit object ID wins over both.
-        let options = TokenOptions { identity_object_id: Some("22222222-0000-0000-0000-000000000000".into()), ..TokenOptions::default() };
+        let options = TokenOptions {
+            identity_object_id: Some("22222222-0000-0000-0000-000000000000".into()),
+            ..TokenOptions::default()
+        };
         assert_eq!(
             select(&settings_with(options), &env, &imds).unwrap(),
             Selector::ObjectId("22222222-0000-0000-0000-000000000000".into())
         );
-        assert_eq!(select(&settings_with(TokenOptions::default()), &Environment::default(), &imds).unwrap(), Selector::System);
+        assert_eq!(
+            select(
+                &settings_with(TokenOptions::default()),
+                &Environment::default(),
+                &imds
+            )
+            .unwrap(),
+            Selector::System
+        );
     }
 
     #[test]
     fn azure_ml_reads_default_identity_client_id() {
-        let ml = Source::AzureMl { endpoint: "http://m".into(), secret: "s".into() };
+        let ml = Source::AzureMl {
+            endpoint: "http://m".into(),
+            secret: "s".into(),
+        };
         let settings = settings_with(TokenOptions::default());
-        let env = Environment::from_pairs(&[("DEFAULT_IDENTITY_CLIENT_ID", "99999999-8888-7777-6666-555555555555")]);
-        assert_eq!(select(&settings, &env, &ml).unwrap(), Selector::ClientId("99999999-8888-7777-6666-555555555555".into()));
+        let env = Environment::from_pairs(&[(
+            "DEFAULT_IDENTITY_CLIENT_ID",
+            "99999999-8888-7777-6666-555555555555",
+        )]);
+        assert_eq!(
+            select(&settings, &env, &ml).unwrap(),
+            Selector::ClientId("99999999-8888-7777-6666-555555555555".into())
+        );
         // Without an identity the variable holds the text `clientid`.
         let env = Environment::from_pairs(&[("DEFAULT_IDENTITY_CLIENT_ID", "clientid")]);
         assert_eq!(select(&settings, &env, &ml).unwrap(), Selector::System);
@@ -357,13 +441,26 @@ mod tests {
 
     #[test]
     fn unsupported_selectors_fail() {
-        let env = Environment::from_pairs(&[("AZURE_CLIENT_ID", "99999999-8888-7777-6666-555555555555")]);
+        let env =
+            Environment::from_pairs(&[("AZURE_CLIENT_ID", "99999999-8888-7777-6666-555555555555")]);
         let settings = settings_with(TokenOptions::default());
         for source in [
-            Source::CloudShell { endpoint: "http://c".into() },
-            Source::ServiceFabric { endpoint: "https://s".into(), header: "h".into(), thumbprint: "t".into() },
+            Source::CloudShell {
+                endpoint: "http://c".into(),
+            },
+            Source::ServiceFabric {
+                endpoint: "https://s".into(),
+                header: "h".into(),
+                thumbprint: "t".into(),
+            },
         ] {
-            assert!(matches!(select(&settings, &env, &source), Err(MethodError::Failed(_))), "{source:?}");
+            assert!(
+                matches!(
+                    select(&settings, &env, &source),
+                    Err(MethodError::Failed(_))
+                ),
+                "{source:?}"
+            );
         }
     }
 }

@@ -91,7 +91,9 @@ fn acquire_imds(
     resource: &str,
     probe_timeout_ms: Option<u32>,
 ) -> Result<Token, MethodError> {
-    let source = Source::Imds { base: base.to_string() };
+    let source = Source::Imds {
+        base: base.to_string(),
+    };
     let state = IMDS.with(|state| state.borrow().clone());
     if let ImdsState::NoIdentity(reason) = state {
         return Err(MethodError::Unavailable(reason));
@@ -112,7 +114,9 @@ fn acquire_imds(
                 first_byte_ms: u64::from(ms),
                 between_bytes_ms: u64::from(ms),
             };
-            let prober = HttpClient::new().with_timeouts(timeouts).with_retry(RetryPolicy::NONE);
+            let prober = HttpClient::new()
+                .with_timeouts(timeouts)
+                .with_retry(RetryPolicy::NONE);
             let response = prober
                 .execute(build(&source, selector, resource, None)?)
                 .map_err(|error| {
@@ -134,7 +138,9 @@ fn acquire_imds(
                     clock::sleep_millis(delay);
                     full.with_retries_spent(1)
                         .execute(build(&source, selector, resource, None)?)
-                        .map_err(|error| transport_error(&source, &error.to_string(), error.kind()))?
+                        .map_err(|error| {
+                            transport_error(&source, &error.to_string(), error.kind())
+                        })?
                 }
                 None => response,
             }
@@ -160,7 +166,9 @@ fn acquire_imds(
 /// Azure Arc: an unauthenticated request whose 401 challenge names a key file, then the
 /// same request with the file's text as a Basic credential.
 fn acquire_arc(endpoint: &str, selector: &Selector, resource: &str) -> Result<Token, MethodError> {
-    let source = Source::Arc { endpoint: endpoint.to_string() };
+    let source = Source::Arc {
+        endpoint: endpoint.to_string(),
+    };
     let client = HttpClient::new().with_retry(RetryPolicy::MANAGED_IDENTITY);
     let challenge = client
         .execute(build(&source, selector, resource, None)?)
@@ -245,9 +253,17 @@ pub fn build(
     arc_key: Option<&str>,
 ) -> Result<http::Request<Vec<u8>>, MethodError> {
     let (endpoint, api_version, names) = match source {
-        Source::Imds { base } => (format!("{base}{IMDS_PATH}"), Some("2018-02-01"), Names::IMDS),
-        Source::AppService { endpoint, .. } => (endpoint.clone(), Some("2019-08-01"), Names::APP_SERVICE),
-        Source::ServiceFabric { endpoint, .. } => (endpoint.clone(), Some("2019-07-01-preview"), Names::NONE),
+        Source::Imds { base } => (
+            format!("{base}{IMDS_PATH}"),
+            Some("2018-02-01"),
+            Names::IMDS,
+        ),
+        Source::AppService { endpoint, .. } => {
+            (endpoint.clone(), Some("2019-08-01"), Names::APP_SERVICE)
+        }
+        Source::ServiceFabric { endpoint, .. } => {
+            (endpoint.clone(), Some("2019-07-01-preview"), Names::NONE)
+        }
         Source::Arc { endpoint } => (endpoint.clone(), Some("2020-06-01"), Names::IMDS),
         Source::AzureMl { endpoint, .. } => (endpoint.clone(), Some("2017-09-01"), Names::AZURE_ML),
         Source::CloudShell { endpoint } => (endpoint.clone(), None, Names::NONE),
@@ -307,10 +323,12 @@ pub fn build(
         }
         Source::AzureMl { secret, .. } => builder.header("secret", secret.as_str()),
     };
-    builder
-        .uri(url.as_str())
-        .body(body)
-        .map_err(|error| MethodError::Failed(format!("building the {} request failed: {error}", source.name())))
+    builder.uri(url.as_str()).body(body).map_err(|error| {
+        MethodError::Failed(format!(
+            "building the {} request failed: {error}",
+            source.name()
+        ))
+    })
 }
 
 /// Query parameter names of a user-assigned identity; `None` where a source has none.
@@ -364,7 +382,10 @@ fn interpret(
     match status {
         200 => {
             let (token, value) = parse_token(response.body(), requested_at).map_err(|error| {
-                MethodError::Failed(format!("the {} endpoint answered 200, but {error}", source.name()))
+                MethodError::Failed(format!(
+                    "the {} endpoint answered 200, but {error}",
+                    source.name()
+                ))
             })?;
             if let Source::Arc { .. } = source {
                 check_echo(selector, &value)?;
@@ -377,7 +398,9 @@ fn interpret(
             source.name(),
             selector.describe().trim_start_matches("the ")
         ))),
-        403 if matches!(source, Source::Imds { .. }) || body.to_ascii_lowercase().contains("unreachable") => {
+        403 if matches!(source, Source::Imds { .. })
+            || body.to_ascii_lowercase().contains("unreachable") =>
+        {
             Err(MethodError::Unavailable(format!(
                 "the request to the {} endpoint was denied on the way, by a proxy or firewall, \
                  so this is not an Azure VM or IMDS is blocked here (HTTP 403: {body})",
@@ -409,7 +432,9 @@ fn check_echo(selector: &Selector, value: &serde_json::Value) -> Result<(), Meth
         other => Err(MethodError::Failed(format!(
             "the Azure Arc agent returned a token for {} where {} was requested; update the \
              Connected Machine agent to a version that supports user-assigned identities",
-            other.map_or("an unnamed identity".to_string(), |id| format!("identity {id}")),
+            other.map_or("an unnamed identity".to_string(), |id| format!(
+                "identity {id}"
+            )),
             selector.describe()
         ))),
     }
@@ -420,7 +445,10 @@ fn check_echo(selector: &Selector, value: &serde_json::Value) -> Result<(), Meth
 fn transport_error(source: &Source, message: &str, kind: TransportErrorKind) -> MethodError {
     match kind {
         TransportErrorKind::Unreachable | TransportErrorKind::Denied => {
-            MethodError::Unavailable(format!("the {} endpoint could not be reached: {message}", source.name()))
+            MethodError::Unavailable(format!(
+                "the {} endpoint could not be reached: {message}",
+                source.name()
+            ))
         }
         _ => MethodError::Failed(format!("the {} request failed: {message}", source.name())),
     }
@@ -453,81 +481,174 @@ mod tests {
     }
 
     fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-        items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        items
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn imds_request_shape() {
-        let source = Source::Imds { base: "http://127.0.0.1:9".into() };
+        let source = Source::Imds {
+            base: "http://127.0.0.1:9".into(),
+        };
         let request = build(&source, &Selector::ClientId(CLIENT.into()), RESOURCE, None).unwrap();
         assert_eq!(request.method(), http::Method::GET);
         assert_eq!(request.uri().path(), "/metadata/identity/oauth2/token");
         assert_eq!(request.headers()["metadata"], "true");
         assert_eq!(
             query(&request),
-            pairs(&[("api-version", "2018-02-01"), ("resource", RESOURCE), ("client_id", CLIENT)])
+            pairs(&[
+                ("api-version", "2018-02-01"),
+                ("resource", RESOURCE),
+                ("client_id", CLIENT)
+            ])
         );
-        let request = build(&source, &Selector::ResourceId("/subscriptions/s/x".into()), RESOURCE, None).unwrap();
-        assert_eq!(query(&request)[2], ("msi_res_id".to_string(), "/subscriptions/s/x".to_string()));
+        let request = build(
+            &source,
+            &Selector::ResourceId("/subscriptions/s/x".into()),
+            RESOURCE,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            query(&request)[2],
+            ("msi_res_id".to_string(), "/subscriptions/s/x".to_string())
+        );
     }
 
     #[test]
     fn each_source_has_its_own_names_and_headers() {
-        let app = Source::AppService { endpoint: "http://127.0.0.1:9/msi/token".into(), header: "fake-identity-header".into() };
+        let app = Source::AppService {
+            endpoint: "http://127.0.0.1:9/msi/token".into(),
+            header: "fake-identity-header".into(),
+        };
         let request = build(&app, &Selector::ResourceId("/r".into()), RESOURCE, None).unwrap();
-        assert_eq!(request.headers()["x-identity-header"], "fake-identity-header");
-        assert_eq!(query(&request), pairs(&[("api-version", "2019-08-01"), ("resource", RESOURCE), ("mi_res_id", "/r")]));
+        assert_eq!(
+            request.headers()["x-identity-header"],
+            "fake-identity-header"
+        );
+        assert_eq!(
+            query(&request),
+            pairs(&[
+                ("api-version", "2019-08-01"),
+                ("resource", RESOURCE),
+                ("mi_res_id", "/r")
+            ])
+        );
 
-        let ml = Source::AzureMl { endpoint: "http://127.0.0.1:9/MSI/auth".into(), secret: "fake-secret".into() };
+        let ml = Source::AzureMl {
+            endpoint: "http://127.0.0.1:9/MSI/auth".into(),
+            secret: "fake-secret".into(),
+        };
         let request = build(&ml, &Selector::ClientId(CLIENT.into()), RESOURCE, None).unwrap();
         assert_eq!(request.headers()["secret"], "fake-secret");
-        assert_eq!(query(&request), pairs(&[("api-version", "2017-09-01"), ("resource", RESOURCE), ("clientid", CLIENT)]));
+        assert_eq!(
+            query(&request),
+            pairs(&[
+                ("api-version", "2017-09-01"),
+                ("resource", RESOURCE),
+                ("clientid", CLIENT)
+            ])
+        );
 
-        let shell = Source::CloudShell { endpoint: "http://127.0.0.1:9/cloudshell".into() };
+        let shell = Source::CloudShell {
+            endpoint: "http://127.0.0.1:9/cloudshell".into(),
+        };
         let request = build(&shell, &Selector::System, RESOURCE, None).unwrap();
         assert_eq!(request.method(), http::Method::POST);
-        assert_eq!(request.body(), b"resource=https%3A%2F%2Fmanagement.azure.com");
+        assert_eq!(
+            request.body(),
+            b"resource=https%3A%2F%2Fmanagement.azure.com"
+        );
         assert_eq!(request.headers()["metadata"], "true");
 
-        let arc = Source::Arc { endpoint: "http://127.0.0.1:9/metadata/identity/oauth2/token".into() };
+        let arc = Source::Arc {
+            endpoint: "http://127.0.0.1:9/metadata/identity/oauth2/token".into(),
+        };
         let request = build(&arc, &Selector::System, RESOURCE, Some("c2VjcmV0\n")).unwrap();
         assert_eq!(request.headers()["authorization"], "Basic c2VjcmV0");
-        assert_eq!(query(&request)[0], ("api-version".to_string(), "2020-06-01".to_string()));
+        assert_eq!(
+            query(&request)[0],
+            ("api-version".to_string(), "2020-06-01".to_string())
+        );
 
-        let fabric = Source::ServiceFabric { endpoint: "https://127.0.0.1:9/t".into(), header: "h".into(), thumbprint: "t".into() };
+        let fabric = Source::ServiceFabric {
+            endpoint: "https://127.0.0.1:9/t".into(),
+            header: "h".into(),
+            thumbprint: "t".into(),
+        };
         let request = build(&fabric, &Selector::System, RESOURCE, None).unwrap();
         assert_eq!(request.headers()["secret"], "h");
-        assert_eq!(query(&request)[0], ("api-version".to_string(), "2019-07-01-preview".to_string()));
+        assert_eq!(
+            query(&request)[0],
+            ("api-version".to_string(), "2019-07-01-preview".to_string())
+        );
     }
 
     #[test]
     fn arc_key_path_rules() {
         for (path, expected) in [
             ("/etc/shadow", "is not in /var/opt/azcmagent/tokens"),
-            ("/var/opt/azcmagent/tokens/../../../etc/x.key", "is not a plain file name"),
-            ("/var/opt/azcmagent/tokens/sub/x.key", "is not a plain file name"),
+            (
+                "/var/opt/azcmagent/tokens/../../../etc/x.key",
+                "is not a plain file name",
+            ),
+            (
+                "/var/opt/azcmagent/tokens/sub/x.key",
+                "is not a plain file name",
+            ),
             ("/var/opt/azcmagent/tokens/x.txt", "does not end in .key"),
-            ("/var/opt/azcmagent/tokensx/a.key", "is not in /var/opt/azcmagent/tokens"),
+            (
+                "/var/opt/azcmagent/tokensx/a.key",
+                "is not in /var/opt/azcmagent/tokens",
+            ),
         ] {
-            let Err(MethodError::Failed(message)) = read_arc_key(path) else { panic!("{path}") };
+            let Err(MethodError::Failed(message)) = read_arc_key(path) else {
+                panic!("{path}")
+            };
             assert!(message.contains(expected), "{path}: {message}");
         }
     }
 
     #[test]
     fn statuses_sorted_into_outcomes() {
-        let source = Source::Imds { base: "http://x".into() };
-        let response = |status: u16, body: &str| {
-            http::Response::builder().status(status).body(body.as_bytes().to_vec()).unwrap()
+        let source = Source::Imds {
+            base: "http://x".into(),
         };
-        let no_identity = response(400, r#"{"error":"invalid_request","error_description":"Identity not found"}"#);
-        let Err(MethodError::Unavailable(reason)) = interpret(&source, &Selector::System, &no_identity, 0) else { panic!() };
+        let response = |status: u16, body: &str| {
+            http::Response::builder()
+                .status(status)
+                .body(body.as_bytes().to_vec())
+                .unwrap()
+        };
+        let no_identity = response(
+            400,
+            r#"{"error":"invalid_request","error_description":"Identity not found"}"#,
+        );
+        let Err(MethodError::Unavailable(reason)) =
+            interpret(&source, &Selector::System, &no_identity, 0)
+        else {
+            panic!()
+        };
         assert!(reason.contains("Identity not found"), "{reason}");
-        let proxy = response(403, "A socket operation was attempted to an unreachable network");
-        assert!(matches!(interpret(&source, &Selector::System, &proxy, 0), Err(MethodError::Unavailable(_))));
+        let proxy = response(
+            403,
+            "A socket operation was attempted to an unreachable network",
+        );
+        assert!(matches!(
+            interpret(&source, &Selector::System, &proxy, 0),
+            Err(MethodError::Unavailable(_))
+        ));
         let throttled = response(429, "throttled, try again in 2s");
-        let Err(MethodError::Failed(reason)) = interpret(&source, &Selector::System, &throttled, 0) else { panic!() };
-        assert!(reason.contains("HTTP 429: throttled, try again in 2s"), "{reason}");
+        let Err(MethodError::Failed(reason)) = interpret(&source, &Selector::System, &throttled, 0)
+        else {
+            panic!()
+        };
+        assert!(
+            reason.contains("HTTP 429: throttled, try again in 2s"),
+            "{reason}"
+        );
     }
 
     #[test]
@@ -535,7 +656,10 @@ mod tests {
         let value = serde_json::json!({"client_id": CLIENT.to_uppercase()});
         assert!(check_echo(&Selector::ClientId(CLIENT.into()), &value).is_ok());
         let value = serde_json::json!({"client_id": "00000000-0000-0000-0000-000000000000"});
-        assert!(matches!(check_echo(&Selector::ClientId(CLIENT.into()), &value), Err(MethodError::Failed(_))));
+        assert!(matches!(
+            check_echo(&Selector::ClientId(CLIENT.into()), &value),
+            Err(MethodError::Failed(_))
+        ));
         assert!(check_echo(&Selector::System, &value).is_ok());
     }
 }

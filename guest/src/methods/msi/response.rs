@@ -30,12 +30,13 @@ pub fn parse_token(body: &[u8], requested_at: u64) -> Result<(Token, Value), Str
         .ok_or("the token response has no access_token field")?;
 
     let expires_in = value.get("expires_in").and_then(seconds);
-    let expires_on = match value.get("expires_on") {
-        Some(field) => Some(expires_on_of(field).ok_or_else(|| {
-            format!("the token response has an unreadable expires_on: {field}")
-        })?),
-        None => None,
-    };
+    let expires_on =
+        match value.get("expires_on") {
+            Some(field) => Some(expires_on_of(field).ok_or_else(|| {
+                format!("the token response has an unreadable expires_on: {field}")
+            })?),
+            None => None,
+        };
     let expires_on = expires_on
         .or(expires_in.map(|secs| requested_at + secs))
         .ok_or("the token response has neither expires_on nor expires_in")?;
@@ -97,9 +98,17 @@ fn parse_date_text(text: &str) -> Option<u64> {
     }
 
     let mut date_parts = date.split('/').map(|part| part.parse::<i64>().ok());
-    let (month, day, year) = (date_parts.next()??, date_parts.next()??, date_parts.next()??);
+    let (month, day, year) = (
+        date_parts.next()??,
+        date_parts.next()??,
+        date_parts.next()??,
+    );
     let mut time_parts = time.split(':').map(|part| part.parse::<i64>().ok());
-    let (mut hour, minute, second) = (time_parts.next()??, time_parts.next()??, time_parts.next()??);
+    let (mut hour, minute, second) = (
+        time_parts.next()??,
+        time_parts.next()??,
+        time_parts.next()??,
+    );
     match meridiem.as_deref() {
         Some(_) if !(1..=12).contains(&hour) => return None,
         Some("AM") if hour == 12 => hour = 0,
@@ -114,7 +123,8 @@ fn parse_date_text(text: &str) -> Option<u64> {
     if !valid {
         return None;
     }
-    let local = clock::days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
+    let local =
+        clock::days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
     u64::try_from(local - offset).ok()
 }
 
@@ -143,19 +153,42 @@ mod tests {
     fn every_expiry_shape() {
         // IMDS sends strings.
         assert_eq!(
-            expiry(r#"{"access_token":"FAKE-AT-0020","expires_in":"86399","expires_on":"1900000000","not_before":"1899913600","resource":"https://management.azure.com/","token_type":"Bearer"}"#),
+            expiry(
+                r#"{"access_token":"FAKE-AT-0020","expires_in":"86399","expires_on":"1900000000","not_before":"1899913600","resource":"https://management.azure.com/","token_type":"Bearer"}"#
+            ),
             Ok(1_900_000_000)
         );
         // Azure ML and some proxies send a number.
-        assert_eq!(expiry(r#"{"access_token":"FAKE-AT-0021","expires_on":1900000000}"#), Ok(1_900_000_000));
+        assert_eq!(
+            expiry(r#"{"access_token":"FAKE-AT-0021","expires_on":1900000000}"#),
+            Ok(1_900_000_000)
+        );
         // Only expires_in, as a number or a string.
-        assert_eq!(expiry(r#"{"access_token":"A","expires_in":3600}"#), Ok(NOW + 3600));
-        assert_eq!(expiry(r#"{"access_token":"A","expires_in":"3600"}"#), Ok(NOW + 3600));
+        assert_eq!(
+            expiry(r#"{"access_token":"A","expires_in":3600}"#),
+            Ok(NOW + 3600)
+        );
+        assert_eq!(
+            expiry(r#"{"access_token":"A","expires_in":"3600"}"#),
+            Ok(NOW + 3600)
+        );
         // Azure ML's date text, Linux and Windows forms. 1900000000 is 2030-03-17 17:46:40 UTC.
-        assert_eq!(expiry(r#"{"access_token":"A","expires_on":"03/17/2030 17:46:40 +00:00"}"#), Ok(1_900_000_000));
-        assert_eq!(expiry(r#"{"access_token":"A","expires_on":"3/17/2030 5:46:40 PM +00:00"}"#), Ok(1_900_000_000));
-        assert_eq!(expiry(r#"{"access_token":"A","expires_on":"3/17/2030 7:46:40 PM +02:00"}"#), Ok(1_900_000_000));
-        assert_eq!(expiry(r#"{"access_token":"A","expires_on":"1/1/2030 12:00:00 AM +00:00"}"#), Ok(1_893_456_000));
+        assert_eq!(
+            expiry(r#"{"access_token":"A","expires_on":"03/17/2030 17:46:40 +00:00"}"#),
+            Ok(1_900_000_000)
+        );
+        assert_eq!(
+            expiry(r#"{"access_token":"A","expires_on":"3/17/2030 5:46:40 PM +00:00"}"#),
+            Ok(1_900_000_000)
+        );
+        assert_eq!(
+            expiry(r#"{"access_token":"A","expires_on":"3/17/2030 7:46:40 PM +02:00"}"#),
+            Ok(1_900_000_000)
+        );
+        assert_eq!(
+            expiry(r#"{"access_token":"A","expires_on":"1/1/2030 12:00:00 AM +00:00"}"#),
+            Ok(1_893_456_000)
+        );
     }
 
     #[test]
@@ -163,7 +196,10 @@ mod tests {
         let error = expiry(r#"{"access_token":"A","expires_on":"soon"}"#).unwrap_err();
         assert!(error.contains("expires_on"), "{error}");
         let error = expiry(r#"{"access_token":"A"}"#).unwrap_err();
-        assert!(error.contains("neither expires_on nor expires_in"), "{error}");
+        assert!(
+            error.contains("neither expires_on nor expires_in"),
+            "{error}"
+        );
         let error = expiry(r#"{"expires_in":3600}"#).unwrap_err();
         assert!(error.contains("access_token"), "{error}");
         let error = expiry("<html>").unwrap_err();
@@ -172,7 +208,11 @@ mod tests {
 
     #[test]
     fn refresh_time_from_hint_or_half_life() {
-        let (token, _) = parse_token(br#"{"access_token":"A","expires_in":86400,"refresh_in":43200}"#, NOW).unwrap();
+        let (token, _) = parse_token(
+            br#"{"access_token":"A","expires_in":86400,"refresh_in":43200}"#,
+            NOW,
+        )
+        .unwrap();
         assert_eq!(token.refresh_on, Some(NOW + 43_200));
         let (token, _) = parse_token(br#"{"access_token":"A","expires_in":"86399"}"#, NOW).unwrap();
         assert_eq!(token.refresh_on, Some(NOW + 43_199));
