@@ -564,3 +564,20 @@ fn service_fabric_is_unavailable_and_sends_nothing() {
     );
     assert!(emulator.requests().is_empty());
 }
+
+#[test]
+fn secrets_never_logged_at_trace() {
+    let emulator = start();
+    let sandbox = Sandbox::new();
+    let finished = run(sandbox
+        .azauth()
+        .env("MSI_ENDPOINT", format!("{}{AZURE_ML_PATH}", emulator.url()))
+        .env("MSI_SECRET", demo::MSI_SECRET)
+        .args(["get-token", "--scope", SCOPE, "--methods", "msi", "-vvv"]));
+    finished.assert_code(0);
+    let token = &emulator.issued_tokens()[0].access_token;
+    // Trace logging is on, so the check below reads real log lines.
+    assert!(finished.stderr.contains("sending request"), "{}", finished.stderr);
+    assert!(!finished.stderr.contains(demo::MSI_SECRET), "{}", finished.stderr);
+    assert!(!finished.stderr.contains(token.as_str()), "{}", finished.stderr);
+}
