@@ -65,6 +65,10 @@ TOKEN_OPTION_FIELDS = (
     "send-certificate-chain",
     "login-hint",
     "sign-in-timeout-secs",
+    "imds-probe-timeout-ms",
+    "process-timeout-ms",
+    "identity-object-id",
+    "identity-resource-id",
 )
 
 guest_log = logging.getLogger("azauth.guest")

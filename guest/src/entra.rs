@@ -26,6 +26,9 @@ use crate::{clock, log};
 /// their lifetime, as MSAL does for managed identity tokens.
 const LONG_LIVED_SECS: u64 = 7200;
 
+/// `client_assertion_type` of a JWT client assertion (RFC 7523 section 2.2).
+pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
 /// Entra ID's error body: RFC 6749 section 5.2 plus Microsoft's diagnostic fields.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct EntraError {
@@ -115,7 +118,8 @@ pub fn user_scope_list(scope: &str) -> String {
 pub enum Grant<'a> {
     /// Client credentials grant with a client secret.
     ClientSecret(&'a Secret),
-    /// Client credentials grant with a signed JWT client assertion (RFC 7523 section 2.2).
+    /// Client credentials grant with a client assertion (RFC 7523 section 2.2): a signed
+    /// JWT from a certificate, or a federated token such as Kubernetes issues.
     ClientAssertion(&'a Secret),
     /// Resource owner password grant (public client; no MFA).
     Password {

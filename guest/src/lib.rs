@@ -16,6 +16,7 @@ mod config;
 mod entra;
 mod log;
 mod methods;
+mod process;
 mod secret;
 mod settings;
 mod store;
@@ -63,6 +64,10 @@ impl Default for TokenOptions {
             send_certificate_chain: None,
             login_hint: None,
             sign_in_timeout_secs: None,
+            imds_probe_timeout_ms: None,
+            process_timeout_ms: None,
+            identity_object_id: None,
+            identity_resource_id: None,
         }
     }
 }

@@ -14,6 +14,14 @@ use crate::validate;
 /// MSTICPy's documentation gives them.
 pub const DEFAULT_METHODS: [Method; 3] = [Method::Msi, Method::Cli, Method::DeviceCode];
 
+/// Default time for the first request to IMDS: azure-identity's probe timeout since
+/// 1.15.0. A machine off Azure either refuses at once or drops the packets, so a longer
+/// wait only delays the next method.
+pub const DEFAULT_IMDS_PROBE_TIMEOUT_MS: u32 = 1000;
+
+/// Default run time of `az` and `pwsh`: azure-identity's `process_timeout`.
+pub const DEFAULT_PROCESS_TIMEOUT_MS: u32 = 10_000;
+
 /// The environment variables that the component can see.
 ///
 /// wasi-libc reads the environment once per instance, so this is a snapshot; settings
@@ -81,6 +89,14 @@ pub struct Settings {
     pub login_hint: Option<String>,
     /// Longest wait for a person to sign in, in seconds, when the caller set one.
     pub sign_in_timeout_secs: Option<u32>,
+    /// Connect and first-byte timeout of the first request to IMDS, in milliseconds.
+    pub imds_probe_timeout_ms: u32,
+    /// Run time allowed to `az` and `pwsh`, in milliseconds.
+    pub process_timeout_ms: u32,
+    /// Object ID of a user-assigned managed identity, from the options.
+    pub identity_object_id: Option<String>,
+    /// Resource ID of a user-assigned managed identity, from the options.
+    pub identity_resource_id: Option<String>,
 }
 
 /// Resolves and validates a call. Errors are messages for an invalid request.
@@ -114,6 +130,23 @@ pub fn resolve(methods: &[String], scope: &str, options: TokenOptions) -> Result
     let certificate_path = non_empty(options.certificate_path.as_deref()).map(str::to_string);
     let certificate_password = options.certificate_password.as_deref().map(Secret::new);
     let send_certificate_chain = options.send_certificate_chain.unwrap_or(false);
+    let identity_object_id = non_empty(options.identity_object_id.as_deref()).map(str::to_string);
+    if let Some(object_id) = &identity_object_id {
+        validate::client_id(object_id)
+            .map_err(|_| format!("invalid identity object id {object_id:?}: use the object (principal) ID GUID of the managed identity"))?;
+    }
+    let identity_resource_id =
+        non_empty(options.identity_resource_id.as_deref()).map(str::to_string);
+    if let Some(resource_id) = &identity_resource_id {
+        validate::resource_id(resource_id)?;
+    }
+    let imds_probe_timeout_ms = positive(
+        options.imds_probe_timeout_ms,
+        DEFAULT_IMDS_PROBE_TIMEOUT_MS,
+        "imds probe timeout",
+    )?;
+    let process_timeout_ms =
+        positive(options.process_timeout_ms, DEFAULT_PROCESS_TIMEOUT_MS, "process timeout")?;
 
     if methods.contains(&Method::ClientSecret) || methods.contains(&Method::Certificate) {
         let args = &config.cli_args;
@@ -177,7 +210,20 @@ pub fn resolve(methods: &[String], scope: &str, options: TokenOptions) -> Result
         config,
         login_hint,
         sign_in_timeout_secs: options.sign_in_timeout_secs,
+        imds_probe_timeout_ms,
+        process_timeout_ms,
+        identity_object_id,
+        identity_resource_id,
     })
+}
+
+/// Returns `value`, or `default` when it is absent; zero is invalid.
+fn positive(value: Option<u32>, default: u32, what: &str) -> Result<u32, String> {
+    match value {
+        None => Ok(default),
+        Some(0) => Err(format!("invalid {what} 0 ms: give a positive number of milliseconds")),
+        Some(ms) => Ok(ms),
+    }
 }
 
 /// Turns names into methods: the call's, else the configuration's, else the defaults.

@@ -46,7 +46,7 @@ impl Timeouts {
 
 /// Retry policy for statuses that ask the client to come back later.
 ///
-/// Retried statuses are 408, 429, 500, 502, 503 and 504. The delay is the server's
+/// The policy retries the statuses in `statuses`. The delay is the server's
 /// `Retry-After` (seconds), `retry-after-ms` or `x-ms-retry-after-ms` (milliseconds)
 /// when present, else `base_delay_ms × 2^n`; either way it is capped at `max_delay_ms`.
 #[derive(Clone, Copy, Debug)]
@@ -57,6 +57,8 @@ pub struct RetryPolicy {
     pub base_delay_ms: u64,
     /// Cap on any single delay, in milliseconds.
     pub max_delay_ms: u64,
+    /// Statuses that are retried.
+    pub statuses: &'static [u16],
 }
 
 impl RetryPolicy {
@@ -66,12 +68,36 @@ impl RetryPolicy {
         max_retries: 3,
         base_delay_ms: 500,
         max_delay_ms: 30_000,
+        statuses: &[408, 429, 500, 502, 503, 504],
+    };
+
+    /// The managed identity endpoints' policy: 404, 410, 429 and 5xx are retried, as
+    /// the IMDS documentation recommends, up to 5 times from 1 s doubling (31 s of waits in
+    /// all when no `Retry-After` is sent).
+    ///
+    /// NOTE: IMDS documents 410 as "available again within 70 s"; azure-identity waits
+    /// up to 75 s for it, this policy 31 s.
+    pub const MANAGED_IDENTITY: RetryPolicy = RetryPolicy {
+        max_retries: 5,
+        base_delay_ms: 1000,
+        max_delay_ms: 60_000,
+        statuses: &[
+            404, 408, 410, 429, 500, 501, 502, 503, 504, 505, 506, 507, 508, 510, 511,
+        ],
+    };
+
+    /// No retries, for probes.
+    pub const NONE: RetryPolicy = RetryPolicy {
+        max_retries: 0,
+        base_delay_ms: 0,
+        max_delay_ms: 0,
+        statuses: &[],
     };
 
     /// Returns the delay before retry number `retry` (0 for the first), or `None` when the
     /// status is not retried or the retries are spent.
     pub fn delay_ms(&self, status: u16, headers: &http::HeaderMap, retry: u32) -> Option<u64> {
-        if retry >= self.max_retries || !matches!(status, 408 | 429 | 500 | 502 | 503 | 504) {
+        if retry >= self.max_retries || !self.statuses.contains(&status) {
             return None;
         }
         let header = |name: &str| {
@@ -92,11 +118,33 @@ impl RetryPolicy {
 #[derive(Debug)]
 pub struct TransportError {
     message: String,
+    kind: TransportErrorKind,
+}
+
+/// Why a request produced no response, as far as a caller decides on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportErrorKind {
+    /// The server could not be reached or did not answer in time: DNS failure,
+    /// refused, unreachable, reset, or a connect or first-byte timeout.
+    Unreachable,
+    /// The host's network policy denied the request.
+    Denied,
+    /// Anything else: TLS, protocol or body errors.
+    Other,
 }
 
 impl TransportError {
     fn new(message: String) -> TransportError {
-        TransportError { message }
+        TransportError {
+            message,
+            kind: TransportErrorKind::Other,
+        }
+    }
+
+    /// Returns the kind of failure.
+    pub fn kind(&self) -> TransportErrorKind {
+        self.kind
     }
 }
 
@@ -114,6 +162,7 @@ pub struct HttpClient {
     retry: RetryPolicy,
     extra_headers: Vec<(&'static str, String)>,
     last_status: Cell<Option<u16>>,
+    retries_spent: u32,
 }
 
 impl HttpClient {
@@ -124,7 +173,27 @@ impl HttpClient {
             retry: RetryPolicy::DEFAULT,
             extra_headers: Vec::new(),
             last_status: Cell::new(None),
+            retries_spent: 0,
         }
+    }
+
+    /// Replaces the timeouts.
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> HttpClient {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// Replaces the retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> HttpClient {
+        self.retry = retry;
+        self
+    }
+
+    /// Counts `retries` as already spent, for a request that continues an earlier
+    /// attempt: the back-off goes on from there and the retry limit includes them.
+    pub fn with_retries_spent(mut self, retries: u32) -> HttpClient {
+        self.retries_spent = retries;
+        self
     }
 
     /// Adds a header to every request this client sends.
@@ -150,7 +219,7 @@ impl HttpClient {
                 request.headers_mut().insert(*name, value);
             }
         }
-        let mut retry = 0;
+        let mut retry = self.retries_spent;
         loop {
             let response = send(&request, self.timeouts)?;
             let status = response.status().as_u16();
@@ -189,6 +258,10 @@ fn send(
     let target = describe_target(uri);
     let host = uri.authority().map(|a| a.as_str().to_string()).unwrap_or_default();
     let fail = |what: &str| TransportError::new(format!("request to {target} failed: {what}"));
+    let fail_with = |code: &ErrorCode| TransportError {
+        message: format!("request to {target} failed: {}", describe_error_code(code, &host)),
+        kind: kind_of(code),
+    };
 
     let headers = Fields::new();
     for (name, value) in request.headers() {
@@ -236,13 +309,13 @@ fn send(
     // NOTE: `handle` must come before the body is written: a body larger than the stream's
     // buffer blocks for ever otherwise.
     let future = outgoing_handler::handle(outgoing, Some(options))
-        .map_err(|code| fail(&describe_error_code(&code, &host)))?;
+        .map_err(|code| fail_with(&code))?;
     let write_result = write_body(body, request.body());
 
     future.subscribe().block();
     let incoming = match future.get() {
         Some(Ok(Ok(response))) => response,
-        Some(Ok(Err(code))) => return Err(fail(&describe_error_code(&code, &host))),
+        Some(Ok(Err(code))) => return Err(fail_with(&code)),
         Some(Err(())) | None => return Err(fail("the response was already taken")),
     };
     // A failed write matters only when the host still produced a response; the error
@@ -306,6 +379,26 @@ fn read_body(body: IncomingBody, host: &str) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// Sorts a wasi:http error code by what a caller does about it.
+fn kind_of(code: &ErrorCode) -> TransportErrorKind {
+    match code {
+        ErrorCode::DnsTimeout
+        | ErrorCode::DnsError(_)
+        | ErrorCode::DestinationNotFound
+        | ErrorCode::DestinationUnavailable
+        | ErrorCode::DestinationIpUnroutable
+        | ErrorCode::DestinationIpProhibited
+        | ErrorCode::ConnectionRefused
+        | ErrorCode::ConnectionTerminated
+        | ErrorCode::ConnectionTimeout
+        | ErrorCode::ConnectionReadTimeout
+        | ErrorCode::HttpResponseTimeout
+        | ErrorCode::ConnectionLimitReached => TransportErrorKind::Unreachable,
+        ErrorCode::HttpRequestDenied => TransportErrorKind::Denied,
+        _ => TransportErrorKind::Other,
+    }
+}
+
 /// Turns a wasi:http error code into words that name the host and the failed step.
 fn describe_error_code(code: &ErrorCode, host: &str) -> String {
     match code {
@@ -336,7 +429,8 @@ fn describe_error_code(code: &ErrorCode, host: &str) -> String {
         ),
         ErrorCode::HttpRequestDenied => format!(
             "the host's network policy denied the request to {host}; the policy allows the \
-             authority hosts of the configured cloud and, over plain http, loopback only"
+             authority hosts of the configured cloud, the managed identity endpoints named by \
+             the environment and, over plain http, loopback"
         ),
         ErrorCode::HttpResponseIncomplete => format!("the response from {host} was incomplete"),
         ErrorCode::HttpProtocolError => format!("{host} sent an invalid HTTP response"),

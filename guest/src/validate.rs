@@ -42,6 +42,26 @@ pub fn client_id(value: &str) -> Result<(), String> {
     }
 }
 
+/// Checks an Azure resource ID of a user-assigned managed identity, such as
+/// `/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>`:
+/// it starts with `/` and contains only ASCII letters, digits and `/`, `.`, `-`, `_`, `(`, `)`.
+pub fn resource_id(value: &str) -> Result<(), String> {
+    let valid = value.starts_with('/')
+        && value.len() > 1
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'-' | b'_' | b'(' | b')'));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid identity resource id {value:?}: use the identity's Azure resource ID, \
+             /subscriptions/<id>/resourceGroups/<group>/providers/\
+             Microsoft.ManagedIdentity/userAssignedIdentities/<name>"
+        ))
+    }
+}
+
 /// Normalizes and checks a scope.
 ///
 /// A value without a path beyond the host (`https://management.azure.com` or
@@ -154,5 +174,21 @@ mod tests {
         assert!(client_id("").is_err());
         assert!(client_id("a b").is_err());
         assert!(client_id("a/b").is_err());
+    }
+}
+
+#[cfg(test)]
+mod resource_id_tests {
+    use super::*;
+
+    #[test]
+    fn resource_id_allowlist() {
+        let good = "/subscriptions/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee/resourceGroups/rg_1/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-(1)";
+        assert!(resource_id(good).is_ok());
+        // A resource ID is a path from the root; anything that could end a query value or
+        // a command-line word is rejected.
+        for bad in ["", "/", "subscriptions/x", "/x y", "/x&client_id=1", "/x;id", "/x'"] {
+            assert!(resource_id(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -120,6 +120,20 @@ struct GetTokenArgs {
     /// Where the persistent token cache is kept.
     #[arg(long, value_enum, default_value_t = TokenCacheKind::Auto)]
     token_cache: TokenCacheKind,
+    /// Milliseconds that the first request to IMDS may take before msi counts as
+    /// unavailable, when other methods follow msi. Default 1000.
+    #[arg(long, value_name = "MS")]
+    imds_probe_timeout_ms: Option<u32>,
+    /// Milliseconds that az or pwsh may run before it is stopped and the method counts
+    /// as unavailable. Default 10000.
+    #[arg(long, value_name = "MS")]
+    process_timeout_ms: Option<u32>,
+    /// Object (principal) ID of a user-assigned managed identity, for msi.
+    #[arg(long)]
+    identity_object_id: Option<String>,
+    /// Azure resource ID of a user-assigned managed identity, for msi.
+    #[arg(long)]
+    identity_resource_id: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
     output: OutputFormat,
@@ -269,6 +283,10 @@ async fn get_token(args: GetTokenArgs) -> anyhow::Result<ExitCode> {
         send_certificate_chain: args.send_certificate_chain.then_some(true),
         login_hint: args.login_hint.clone(),
         sign_in_timeout_secs: args.sign_in_timeout,
+        imds_probe_timeout_ms: args.imds_probe_timeout_ms,
+        process_timeout_ms: args.process_timeout_ms,
+        identity_object_id: args.identity_object_id.clone(),
+        identity_resource_id: args.identity_resource_id.clone(),
     };
     let mut policy = policy_for(&options);
     policy.http_timeout = std::time::Duration::from_secs(args.http_timeout);
@@ -319,8 +337,9 @@ async fn get_token(args: GetTokenArgs) -> anyhow::Result<ExitCode> {
 
 /// Grants what the call can need: the method variables and the variables the
 /// configuration refers to, the configured cloud's authority, an explicit authority
-/// host or `AZURE_AUTHORITY_HOST`, the default programs, and the certificate files named
-/// by `--client-certificate`, `AZURE_CLIENT_CERTIFICATE_PATH` or the configuration.
+/// host or `AZURE_AUTHORITY_HOST`, the default programs, the certificate files named by
+/// `--client-certificate`, `AZURE_CLIENT_CERTIFICATE_PATH` or the configuration, and the
+/// managed identity endpoints and files (see [`allow_managed_identity`]).
 fn policy_for(options: &TokenOptions) -> Policy {
     let mut policy = Policy::new();
     policy.allow_method_variables().allow_default_programs();
@@ -351,8 +370,135 @@ fn policy_for(options: &TokenOptions) -> Policy {
             policy.allow_file(path);
         }
     }
+    allow_managed_identity(&mut policy, |name| std::env::var(name).ok());
     tracing::debug!(?policy, "capability policy");
     policy
+}
+
+/// Folder of the Azure Arc agent's key files on Linux, as the component sees it.
+const ARC_TOKENS_DIR: &str = "/var/opt/azcmagent/tokens";
+
+/// Host-only setting that maps another folder onto [`ARC_TOKENS_DIR`], for tests. The
+/// component never sees this variable.
+const ARC_TOKENS_DIR_VARIABLE: &str = "AZAUTH_ARC_TOKENS_DIR";
+
+/// The IMDS address on every Azure VM.
+const IMDS_HOST: &str = "169.254.169.254";
+
+/// Grants what managed identity and workload identity need, from the environment:
+///
+/// - plain http to IMDS, or to the host of `AZURE_POD_IDENTITY_AUTHORITY_HOST` when set;
+/// - the hosts of `IDENTITY_ENDPOINT`, `MSI_ENDPOINT` and `IMDS_ENDPOINT` (plain http or
+///   https, as each URL names);
+/// - for Azure Arc (`IDENTITY_ENDPOINT` and `IMDS_ENDPOINT` set), reading
+///   `/var/opt/azcmagent/tokens`, or the folder `AZAUTH_ARC_TOKENS_DIR` names, seen by the
+///   component at that path;
+/// - reading the folder of `AZURE_FEDERATED_TOKEN_FILE` when it is an absolute path.
+///
+/// Folders are granted read-only. The component checks the Arc key file's name and size
+/// itself; the host grants the folder, not the single file.
+fn allow_managed_identity(policy: &mut Policy, env: impl Fn(&str) -> Option<String>) {
+    let set = |name: &str| env(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    match set("AZURE_POD_IDENTITY_AUTHORITY_HOST") {
+        Some(host) => {
+            policy.allow_url_host(&host);
+        }
+        None => {
+            policy.allow_http_host(IMDS_HOST, None);
+        }
+    }
+    for name in ["IDENTITY_ENDPOINT", "MSI_ENDPOINT", "IMDS_ENDPOINT"] {
+        if let Some(url) = set(name) {
+            policy.allow_url_host(&url);
+        }
+    }
+    if set("IDENTITY_ENDPOINT").is_some() && set("IMDS_ENDPOINT").is_some() {
+        let host_dir = set(ARC_TOKENS_DIR_VARIABLE)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(ARC_TOKENS_DIR));
+        if host_dir.is_dir() {
+            policy.allow_read_dir(host_dir, ARC_TOKENS_DIR);
+        }
+    }
+    if let Some(file) = set("AZURE_FEDERATED_TOKEN_FILE") {
+        let path = std::path::Path::new(&file);
+        if let Some(parent) = path.parent().filter(|_| path.is_absolute())
+            && let Some(guest) = parent.to_str()
+            && parent.is_dir()
+        {
+            policy.allow_read_dir(parent, guest);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy_with(pairs: &[(&str, &str)]) -> Policy {
+        let mut policy = Policy::new();
+        allow_managed_identity(&mut policy, |name| {
+            pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+        });
+        policy
+    }
+
+    fn allowed(policy: &Policy, url: &str) -> bool {
+        policy.check_request(&url.parse().unwrap()).is_ok()
+    }
+
+    #[test]
+    fn default_grants_only_imds() {
+        let policy = policy_with(&[]);
+        assert!(allowed(&policy, "http://169.254.169.254/metadata/identity/oauth2/token"));
+        assert!(!allowed(&policy, "http://127.0.0.1:80/x"));
+        assert!(!allowed(&policy, "http://169.254.169.254:81/x"));
+        assert!(policy.read_dirs.is_empty());
+    }
+
+    #[test]
+    fn override_replaces_imds_address() {
+        let policy = policy_with(&[("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9/")]);
+        assert!(allowed(&policy, "http://127.0.0.1:9/metadata/identity/oauth2/token"));
+        assert!(!allowed(&policy, "http://169.254.169.254/metadata/identity/oauth2/token"));
+    }
+
+    #[test]
+    fn endpoint_variables_grant_their_hosts() {
+        let policy = policy_with(&[
+            ("IDENTITY_ENDPOINT", "http://10.0.0.5:8081/msi/token"),
+            ("MSI_ENDPOINT", "http://localhost:50342/oauth2/token"),
+            ("IMDS_ENDPOINT", "http://localhost:40342"),
+        ]);
+        assert!(allowed(&policy, "http://10.0.0.5:8081/msi/token"));
+        assert!(allowed(&policy, "http://localhost:50342/x"));
+        assert!(allowed(&policy, "http://localhost:40342/x"));
+        assert!(!allowed(&policy, "http://10.0.0.6:8081/msi/token"));
+    }
+
+    #[test]
+    fn arc_and_federated_folders_granted_read_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, "x").unwrap();
+        let dir_text = dir.path().to_str().unwrap();
+        let policy = policy_with(&[
+            ("IDENTITY_ENDPOINT", "http://localhost:40342/metadata/identity/oauth2/token"),
+            ("IMDS_ENDPOINT", "http://localhost:40342"),
+            ("AZAUTH_ARC_TOKENS_DIR", dir_text),
+            ("AZURE_FEDERATED_TOKEN_FILE", token.to_str().unwrap()),
+        ]);
+        assert_eq!(
+            policy.read_dirs,
+            vec![
+                (dir.path().to_path_buf(), ARC_TOKENS_DIR.to_string()),
+                (dir.path().to_path_buf(), dir_text.to_string()),
+            ]
+        );
+        // A relative token file grants nothing.
+        let policy = policy_with(&[("AZURE_FEDERATED_TOKEN_FILE", "token")]);
+        assert!(policy.read_dirs.is_empty());
+    }
 }
 
 fn read_secret_from_stdin(what: &str) -> anyhow::Result<String> {

@@ -62,6 +62,10 @@ impl Default for TokenOptions {
             send_certificate_chain: None,
             login_hint: None,
             sign_in_timeout_secs: None,
+            imds_probe_timeout_ms: None,
+            process_timeout_ms: None,
+            identity_object_id: None,
+            identity_resource_id: None,
         }
     }
 }

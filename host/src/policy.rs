@@ -14,7 +14,7 @@ mod cloud;
 pub use cloud::{Authority, Cloud, Scheme};
 
 /// Environment variables that the component's methods read.
-pub const METHOD_VARIABLES: [&str; 12] = [
+pub const METHOD_VARIABLES: [&str; 18] = [
     "AZURE_CLIENT_ID",
     "AZURE_TENANT_ID",
     "AZURE_CLIENT_SECRET",
@@ -27,6 +27,12 @@ pub const METHOD_VARIABLES: [&str; 12] = [
     "AZURE_FEDERATED_TOKEN_FILE",
     "AZURE_POD_IDENTITY_AUTHORITY_HOST",
     "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "IDENTITY_SERVER_THUMBPRINT",
+    "IMDS_ENDPOINT",
+    "DEFAULT_IDENTITY_CLIENT_ID",
 ];
 
 /// Programs that the component may run, by bare name.
@@ -70,9 +76,12 @@ pub struct Policy {
     /// Whether the cache's data goes to the system keyring (Secret Service), with only
     /// lock files in [`token_cache_dir`](Self::token_cache_dir).
     pub token_cache_in_keyring: bool,
-    /// Folders the component may read, each as (host path, path inside the component).
-    /// A folder that does not exist is skipped.
-    pub read_only_dirs: Vec<(PathBuf, String)>,
+    /// `host:port` pairs that the component may reach over plain http, beyond loopback.
+    pub http_hosts: BTreeSet<String>,
+    /// Folders the component may read, each as (folder on the host, path the component
+    /// sees). The component can neither write nor create files in them, and a folder that
+    /// does not exist is skipped.
+    pub read_dirs: Vec<(PathBuf, String)>,
 }
 
 /// Folders of VS Code's Azure sign-in under the home folder, and where the `vscode`
@@ -105,7 +114,8 @@ impl Policy {
             allow_sign_in: false,
             token_cache_dir: None,
             token_cache_in_keyring: false,
-            read_only_dirs: Vec::new(),
+            http_hosts: BTreeSet::new(),
+            read_dirs: Vec::new(),
         }
     }
 
@@ -114,7 +124,7 @@ impl Policy {
     /// system keyring, for the `vscode` method.
     pub fn allow_vscode(&mut self, home: &std::path::Path) -> &mut Policy {
         for (relative, inside) in VSCODE_DIRS {
-            self.read_only_dirs.push((home.join(relative), inside.to_string()));
+            self.read_dirs.push((home.join(relative), inside.to_string()));
         }
         self.programs.insert("secret-tool".to_string());
         self
@@ -130,6 +140,47 @@ impl Policy {
     /// Grants a persistent token cache in `dir`, which will contain refresh tokens.
     pub fn allow_token_cache(&mut self, dir: PathBuf) -> &mut Policy {
         self.token_cache_dir = Some(dir);
+        self
+    }
+
+    /// Grants plain http to one host and port, such as a managed identity endpoint.
+    /// The port defaults to 80. Names are compared without case.
+    pub fn allow_http_host(&mut self, host: &str, port: Option<u16>) -> &mut Policy {
+        self.http_hosts
+            .insert(format!("{}:{}", host.to_ascii_lowercase(), port.unwrap_or(80)));
+        self
+    }
+
+    /// Grants the host of a URL: plain http to its host and port, or https to its host.
+    /// A value that is not an http or https URL grants nothing.
+    pub fn allow_url_host(&mut self, url: &str) -> &mut Policy {
+        let Ok(uri) = url.trim().parse::<http::Uri>() else {
+            return self;
+        };
+        let Some(host) = uri.host() else {
+            return self;
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        match uri.scheme_str() {
+            Some("http") => {
+                self.allow_http_host(host, uri.port_u16());
+            }
+            Some("https") => {
+                let key = match uri.port_u16() {
+                    Some(443) | None => host.to_ascii_lowercase(),
+                    Some(port) => format!("{}:{port}", host.to_ascii_lowercase()),
+                };
+                self.https_hosts.insert(key);
+            }
+            _ => {}
+        }
+        self
+    }
+
+    /// Grants read-only access to the folder `host_dir`, which the component sees at
+    /// `guest_path`.
+    pub fn allow_read_dir(&mut self, host_dir: impl Into<PathBuf>, guest_path: &str) -> &mut Policy {
+        self.read_dirs.push((host_dir.into(), guest_path.to_string()));
         self
     }
 
@@ -194,16 +245,24 @@ impl Policy {
                     ))
                 }
             }
-            Some("http") if cloud::is_loopback_host(&host) => {
-                if self.allow_loopback_http {
+            Some("http") => {
+                let bare = host.trim_start_matches('[').trim_end_matches(']');
+                let key = format!("{bare}:{}", port.unwrap_or(80));
+                if self.http_hosts.contains(&key) {
                     Ok(())
+                } else if cloud::is_loopback_host(&host) {
+                    if self.allow_loopback_http {
+                        Ok(())
+                    } else {
+                        Err(format!("plain http to {key} is not granted"))
+                    }
                 } else {
-                    Err(format!("plain http to {host} is not granted"))
+                    Err(format!(
+                        "plain http to {key} is not granted: plain http goes to loopback only, \
+                         and to the managed identity endpoints that the environment names"
+                    ))
                 }
             }
-            Some("http") => Err(format!(
-                "plain http to {host} is not granted: plain http goes to loopback only"
-            )),
             other => Err(format!("the scheme {} is not granted", other.unwrap_or("(none)"))),
         }
     }
@@ -252,5 +311,32 @@ mod tests {
         policy.allow_authority(&Authority::parse("https://login.example:8443").unwrap());
         assert!(policy.check_request(&uri("https://login.example:8443/x")).is_ok());
         assert!(policy.check_request(&uri("https://login.example/x")).is_err());
+    }
+
+    #[test]
+    fn http_host_grant_is_exact() {
+        let mut policy = Policy::new();
+        policy.allow_http_host("169.254.169.254", None);
+        assert!(policy.check_request(&uri("http://169.254.169.254/metadata/identity/oauth2/token")).is_ok());
+        assert!(policy.check_request(&uri("http://169.254.169.254:8080/x")).is_err());
+        assert!(policy.check_request(&uri("http://169.254.169.253/x")).is_err());
+        assert!(policy.check_request(&uri("https://169.254.169.254/x")).is_err());
+        // A granted loopback port does not open other loopback ports.
+        policy.allow_url_host("http://127.0.0.1:40342/metadata/identity/oauth2/token");
+        assert!(policy.check_request(&uri("http://127.0.0.1:40342/x")).is_ok());
+        assert!(policy.check_request(&uri("http://127.0.0.1:40343/x")).is_err());
+        assert!(policy.check_request(&uri("http://localhost:40342/x")).is_err());
+    }
+
+    #[test]
+    fn url_host_grant_follows_scheme() {
+        let mut policy = Policy::new();
+        policy.allow_url_host("https://sf.example:2377/metadata/identity/oauth2/token");
+        policy.allow_url_host("not a url");
+        policy.allow_url_host("ftp://x.example/");
+        assert!(policy.check_request(&uri("https://sf.example:2377/x")).is_ok());
+        assert!(policy.check_request(&uri("http://sf.example:2377/x")).is_err());
+        assert_eq!(policy.http_hosts.len(), 0);
+        assert_eq!(policy.https_hosts.len(), 1);
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use wasmtime::error::Context as _;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
-use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use wasmtime_wasi_http::WasiHttpCtx;
 
 use crate::bindings::{CredentialHost, CredentialHostPre};
@@ -55,8 +55,11 @@ impl Runtime {
 
     /// Instantiates the component under a policy.
     ///
-    /// The component can read only the environment variables and files that the policy grants,
-    /// reads them once, and keeps its token cache for the life of the session.
+    /// The component can read only the environment variables and files that the policy
+    /// grants, reads them once, and keeps its token cache for the life of the session. It
+    /// also sees `AZAUTH_UTC_OFFSET_SECONDS`, the host's current offset from UTC, which the
+    /// `cli` method needs to read older Azure CLI output. Folders the policy grants are
+    /// opened read-only; one that does not exist or cannot be opened is skipped.
     pub async fn session(&self, policy: &Policy) -> anyhow::Result<Session> {
         self.session_with_user(policy, Arc::new(NoUser)).await
     }
@@ -79,10 +82,18 @@ impl Runtime {
             }
         }
         let file_grants = files::grant(&mut wasi, &policy.files)?;
-        for (host_path, guest_path) in &policy.read_only_dirs {
-            if host_path.is_dir() {
-                wasi.preopened_dir(host_path, guest_path, wasmtime_wasi::FsPerms::ReadOnly)
-                    .with_context(|| format!("granting read access to {}", host_path.display()))?;
+        wasi.env(UTC_OFFSET_VARIABLE, local_utc_offset_seconds().to_string());
+        for (host_dir, guest_path) in &policy.read_dirs {
+            if !host_dir.is_dir() {
+                tracing::debug!(folder = %host_dir.display(), "the granted folder does not exist");
+                continue;
+            }
+            if let Err(error) = wasi.preopened_dir(host_dir, guest_path, FsPerms::ReadOnly) {
+                tracing::warn!(
+                    folder = %host_dir.display(),
+                    guest_path = %guest_path,
+                    "the granted folder could not be opened, so the component cannot read it: {error}"
+                );
             }
         }
         let state = HostState {
@@ -115,6 +126,16 @@ impl Runtime {
             _file_grants: file_grants,
         })
     }
+}
+
+/// Name of the variable that carries the host's offset from UTC into the component.
+pub const UTC_OFFSET_VARIABLE: &str = "AZAUTH_UTC_OFFSET_SECONDS";
+
+/// Returns the local time zone's offset from UTC now, in seconds east of UTC (`TZ`
+/// applies).
+fn local_utc_offset_seconds() -> i32 {
+    use chrono::Offset as _;
+    chrono::Local::now().offset().fix().local_minus_utc()
 }
 
 /// One instance of the component and its token cache.

@@ -417,14 +417,13 @@ fn no_method_available_lists_every_reason() {
     let emulator = Emulator::start(EmulatorConfig::default().device_code_interval_secs(1)).unwrap();
     emulator.push_device_poll(azauth_emulator::DevicePoll::Declined);
     let sandbox = Sandbox::new();
-    let finished = run(sandbox.azauth().args([
-        "get-token",
-        "--scope",
-        SCOPE,
-        "--authority-host",
-        &emulator.url(),
-        "--no-cache",
-    ]));
+    // The default chain starts with msi: IMDS goes to a refused loopback port, never to
+    // the real IMDS address.
+    let imds = format!("http://127.0.0.1:{}", refused_port());
+    let finished = run(sandbox
+        .azauth()
+        .env("AZURE_POD_IDENTITY_AUTHORITY_HOST", imds)
+        .args(["get-token", "--scope", SCOPE, "--authority-host", &emulator.url(), "--no-cache"]));
     finished.assert_code(1);
     assert!(finished.stdout.is_empty());
     let lines: Vec<&str> = finished

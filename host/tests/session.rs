@@ -126,8 +126,14 @@ async fn list_methods_reports_implementation_state() {
     let names: Vec<&str> = methods.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(
         names,
-        ["env", "cli", "msi", "devicecode", "vscode", "powershell", "clientsecret", "certificate", "interactive"]
+        ["env", "cli", "msi", "devicecode", "vscode", "powershell", "clientsecret", "certificate", "interactive", "workloadidentity"]
     );
     let clientsecret = methods.iter().find(|m| m.name == "clientsecret").unwrap();
     assert!(clientsecret.implemented);
+    for name in ["msi", "cli", "powershell", "workloadidentity"] {
+        let method = methods.iter().find(|m| m.name == name).unwrap();
+        assert!(method.implemented, "{name}");
+    }
+    let workload = methods.iter().find(|m| m.name == "workloadidentity").unwrap();
+    assert_eq!(workload.aliases, ["workload"]);
 }

@@ -119,7 +119,7 @@ pub(super) fn plan(settings: &Settings, env: &Environment) -> Result<Box<dyn Pla
 }
 
 /// The explicit authority host, else `AZURE_AUTHORITY_HOST`, else the cloud's.
-fn authority(settings: &Settings, env: &Environment) -> Result<Authority, MethodError> {
+pub(super) fn authority(settings: &Settings, env: &Environment) -> Result<Authority, MethodError> {
     if settings.authority_explicit {
         return Ok(settings.authority.clone());
     }

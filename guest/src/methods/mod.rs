@@ -1,12 +1,16 @@
 //! The credential methods: their names, what each needs, and how each runs.
 
 mod certificate;
+mod cli;
 mod client_secret;
 mod device_code;
 mod env;
 mod interactive;
 mod sign_in;
 mod vscode;
+mod msi;
+mod powershell;
+mod workload_identity;
 
 use crate::bindings::azauth::credential::types::MethodInfo;
 use crate::cache::CacheKey;
@@ -52,11 +56,13 @@ pub enum Method {
     Certificate,
     /// Browser sign-in.
     Interactive,
+    /// Workload identity federation: a token file from Kubernetes as a client assertion.
+    WorkloadIdentity,
 }
 
 impl Method {
     /// Every method, in the order `azauth methods` lists them.
-    pub const ALL: [Method; 9] = [
+    pub const ALL: [Method; 10] = [
         Method::Env,
         Method::Cli,
         Method::Msi,
@@ -66,6 +72,7 @@ impl Method {
         Method::ClientSecret,
         Method::Certificate,
         Method::Interactive,
+        Method::WorkloadIdentity,
     ];
 
     /// Canonical name.
@@ -80,6 +87,7 @@ impl Method {
             Method::ClientSecret => "clientsecret",
             Method::Certificate => "certificate",
             Method::Interactive => "interactive",
+            Method::WorkloadIdentity => "workloadidentity",
         }
     }
 
@@ -92,6 +100,7 @@ impl Method {
             Method::ClientSecret => &["client_secret"],
             Method::Certificate => &["cert"],
             Method::Interactive => &["interactive_browser"],
+            Method::WorkloadIdentity => &["workload"],
             Method::Cli | Method::VsCode | Method::PowerShell => &[],
         }
     }
@@ -126,7 +135,14 @@ impl Method {
                  AZURE_AUTHORITY_HOST sets the authority"
             }
             Method::Cli => "the Azure CLI (az) on PATH, signed in with `az login`",
-            Method::Msi => "a managed identity endpoint: Azure VM, App Service, Arc, Cloud Shell or Azure ML",
+            Method::Msi => {
+                "a managed identity endpoint: IMDS on an Azure VM (AZURE_POD_IDENTITY_AUTHORITY_HOST \
+                 overrides its address), or IDENTITY_ENDPOINT with IDENTITY_HEADER (App Service; \
+                 Service Fabric with IDENTITY_SERVER_THUMBPRINT) or IMDS_ENDPOINT (Azure Arc), or \
+                 MSI_ENDPOINT (Cloud Shell; Azure ML with MSI_SECRET). A user-assigned identity \
+                 is chosen by AZURE_CLIENT_ID or --client-id, --identity-object-id or \
+                 --identity-resource-id"
+            }
             Method::DeviceCode => "a person who can open a URL and enter a code",
             Method::VsCode => {
                 "a VS Code Azure sign-in: the Azure Account extension's refresh token in the \
@@ -146,6 +162,11 @@ impl Method {
                  DataProviders.AzureCLI.Args of msticpyconfig.yaml"
             }
             Method::Interactive => "a browser on this machine",
+            Method::WorkloadIdentity => {
+                "AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID and AZURE_TENANT_ID, as Azure \
+                 Kubernetes Service workload identity sets them. AZURE_AUTHORITY_HOST sets \
+                 the authority"
+            }
         }
     }
 
@@ -159,6 +180,10 @@ impl Method {
                 | Method::DeviceCode
                 | Method::Interactive
                 | Method::VsCode
+                | Method::Msi
+                | Method::Cli
+                | Method::PowerShell
+                | Method::WorkloadIdentity
         )
     }
 
@@ -181,6 +206,10 @@ impl Method {
             Method::DeviceCode => device_code::plan(settings),
             Method::Interactive => interactive::plan(settings),
             Method::VsCode => vscode::plan(settings),
+            Method::Msi => msi::plan(settings, env),
+            Method::Cli => cli::plan(settings, env),
+            Method::PowerShell => powershell::plan(settings, env),
+            Method::WorkloadIdentity => workload_identity::plan(settings, env),
             // TODO: these methods are recognized so that configurations naming them load;
             // until they are implemented the chain skips them as unavailable.
             other => Err(MethodError::Unavailable(format!(
@@ -216,6 +245,8 @@ mod tests {
             ("certificate", Method::Certificate),
             ("cert", Method::Certificate),
             ("CLI", Method::Cli),
+            ("workloadidentity", Method::WorkloadIdentity),
+            ("workload", Method::WorkloadIdentity),
         ];
         for (name, method) in table {
             assert_eq!(Method::parse(name), Some(method), "{name}");

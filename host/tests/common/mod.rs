@@ -162,3 +162,59 @@ pub fn run_in_keyring_session(sandbox: &Sandbox, secret: &str, script: &str) -> 
         .args(["--", "sh", "-c", &script]);
     run(&mut command)
 }
+
+/// Client ID of the emulator's user-assigned managed identity.
+pub const IDENTITY_CLIENT: &str = azauth_emulator::demo::USER_IDENTITY_CLIENT_ID;
+
+impl Sandbox {
+    /// Writes an executable shell script `bin/NAME` that appends its arguments, one call
+    /// per line, to `NAME.calls`, then runs `body`. Returns the script's path.
+    pub fn fake_program(&self, name: &str, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let calls = self.path().join(format!("{name}.calls"));
+        let text = format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\n{body}\n",
+            calls.display()
+        );
+        let path = self.write(&format!("bin/{name}"), &text);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    /// Returns the argument lines of every call of a fake program, in order.
+    pub fn calls(&self, name: &str) -> Vec<String> {
+        std::fs::read_to_string(self.path().join(format!("{name}.calls")))
+            .map(|text| text.lines().map(str::to_string).collect())
+            .unwrap_or_default()
+    }
+
+    /// `azauth` as [`Sandbox::azauth`] makes it, with `PATH` set to the sandbox's `bin`
+    /// folder followed by `/usr/bin:/bin`, so only fake programs are found.
+    pub fn azauth_with_fakes(&self) -> Command {
+        let mut command = self.azauth();
+        command.env("PATH", format!("{}:/usr/bin:/bin", self.path().join("bin").display()));
+        command
+    }
+}
+
+/// Returns a loopback port with nothing listening, so connections are refused.
+pub fn refused_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Binds a loopback listener that never accepts: connections complete in the kernel and
+/// then nothing responds. Keep it alive for the test's duration.
+pub fn silent_listener() -> std::net::TcpListener {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap()
+}
+
+/// The reply of a fake `az` (CLI 2.54 and later), consistent in UTC+02:00.
+pub const AZ_OK: &str = r#"{"accessToken": "FAKE-AT-0002", "expiresOn": "2030-03-17 19:46:40.000000", "expires_on": 1900000000,
+ "subscription": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+ "tenant": "11111111-2222-3333-4444-555555555555", "tokenType": "Bearer"}"#;
+
+/// Returns a fake `az` body that prints [`AZ_OK`].
+pub fn az_ok_body() -> String {
+    format!("cat <<'EOF'\n{AZ_OK}\nEOF")
+}

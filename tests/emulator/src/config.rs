@@ -24,6 +24,19 @@ pub mod demo {
     pub const USERNAME: &str = "fake.user@contoso.example";
     /// Password of the demo user.
     pub const PASSWORD: &str = "fake-password";
+    /// Client ID of the demo system-assigned managed identity.
+    pub const SYSTEM_IDENTITY_CLIENT_ID: &str = "33333333-4444-5555-6666-777777777777";
+    /// Client ID of the demo user-assigned managed identity (the demo application's ID,
+    /// as in the field cases this emulator serves).
+    pub const USER_IDENTITY_CLIENT_ID: &str = "99999999-8888-7777-6666-555555555555";
+    /// Object ID of the demo user-assigned managed identity.
+    pub const USER_IDENTITY_OBJECT_ID: &str = "44444444-5555-6666-7777-888888888888";
+    /// Resource ID of the demo user-assigned managed identity.
+    pub const USER_IDENTITY_RESOURCE_ID: &str = "/subscriptions/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/demo-identity";
+    /// Value of App Service's `IDENTITY_HEADER`.
+    pub const IDENTITY_HEADER: &str = "fake-identity-header";
+    /// Value of Azure ML's `MSI_SECRET`.
+    pub const MSI_SECRET: &str = "fake-secret";
 }
 
 /// Default `expires_in` of access tokens in seconds: one hour less a second, a value
@@ -56,6 +69,33 @@ pub struct EmulatorConfig {
     pub(crate) log_requests: bool,
     pub(crate) device_code_interval_secs: u64,
     pub(crate) device_code_lifetime_secs: u64,
+    pub(crate) managed_identity: ManagedIdentity,
+    /// (client ID, assertion) pairs that the token endpoint accepts as client assertions.
+    pub(crate) federated_assertions: Vec<(String, String)>,
+}
+
+/// The managed identities that the managed identity endpoints serve, and their secrets.
+#[derive(Clone, Debug)]
+pub(crate) struct ManagedIdentity {
+    /// Client ID of the system-assigned identity, if the machine has one.
+    pub(crate) system_assigned: Option<String>,
+    pub(crate) user_assigned: Vec<UserAssignedIdentity>,
+    /// Expected `X-IDENTITY-HEADER` of App Service.
+    pub(crate) identity_header: String,
+    /// Expected `secret` header of Azure ML.
+    pub(crate) msi_secret: String,
+    /// Realm of Azure Arc's challenge: the key file path.
+    pub(crate) arc_realm: String,
+    /// Content of the Arc key file; `None` rejects every Arc credential.
+    pub(crate) arc_key: Option<String>,
+}
+
+/// A user-assigned managed identity.
+#[derive(Clone, Debug)]
+pub(crate) struct UserAssignedIdentity {
+    pub(crate) client_id: String,
+    pub(crate) object_id: String,
+    pub(crate) resource_id: String,
 }
 
 /// Default `interval` of device authorization responses, in seconds, as Entra ID sends.
@@ -149,7 +189,61 @@ impl EmulatorConfig {
             log_requests: false,
             device_code_interval_secs: DEFAULT_DEVICE_CODE_INTERVAL_SECS,
             device_code_lifetime_secs: DEFAULT_DEVICE_CODE_LIFETIME_SECS,
+            managed_identity: ManagedIdentity {
+                system_assigned: None,
+                user_assigned: Vec::new(),
+                identity_header: demo::IDENTITY_HEADER.to_owned(),
+                msi_secret: demo::MSI_SECRET.to_owned(),
+                arc_realm: "/var/opt/azcmagent/tokens/emulator.key".to_owned(),
+                arc_key: None,
+            },
+            federated_assertions: Vec::new(),
         }
+    }
+
+    /// Gives the machine a system-assigned managed identity with this client ID, or
+    /// none with `None`.
+    #[must_use]
+    pub fn system_assigned_identity(mut self, client_id: Option<&str>) -> EmulatorConfig {
+        self.managed_identity.system_assigned = client_id.map(str::to_owned);
+        self
+    }
+
+    /// Assigns a user-assigned managed identity to the machine.
+    #[must_use]
+    pub fn add_user_assigned_identity(
+        mut self,
+        client_id: impl Into<String>,
+        object_id: impl Into<String>,
+        resource_id: impl Into<String>,
+    ) -> EmulatorConfig {
+        self.managed_identity.user_assigned.push(UserAssignedIdentity {
+            client_id: client_id.into(),
+            object_id: object_id.into(),
+            resource_id: resource_id.into(),
+        });
+        self
+    }
+
+    /// Sets the Azure Arc challenge: the key file path sent as the realm, and the file's
+    /// content that the second request must send after `Basic `.
+    #[must_use]
+    pub fn arc_key(mut self, realm: impl Into<String>, key: impl Into<String>) -> EmulatorConfig {
+        self.managed_identity.arc_realm = realm.into();
+        self.managed_identity.arc_key = Some(key.into());
+        self
+    }
+
+    /// Lets the token endpoint accept `assertion` as the client assertion of `client_id`,
+    /// as a federated identity credential of an app registration does.
+    #[must_use]
+    pub fn add_federated_assertion(
+        mut self,
+        client_id: impl Into<String>,
+        assertion: impl Into<String>,
+    ) -> EmulatorConfig {
+        self.federated_assertions.push((client_id.into(), assertion.into()));
+        self
     }
 
     /// Registers a tenant, named by its ID (a GUID) or by a domain name.
@@ -413,6 +507,12 @@ impl Default for EmulatorConfig {
             .add_public_app(demo::AZURE_CLI_CLIENT_ID)
             .add_public_app(demo::VS_CODE_CLIENT_ID)
             .add_user(demo::USERNAME, demo::PASSWORD)
+            .system_assigned_identity(Some(demo::SYSTEM_IDENTITY_CLIENT_ID))
+            .add_user_assigned_identity(
+                demo::USER_IDENTITY_CLIENT_ID,
+                demo::USER_IDENTITY_OBJECT_ID,
+                demo::USER_IDENTITY_RESOURCE_ID,
+            )
     }
 }
 

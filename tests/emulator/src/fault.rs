@@ -41,6 +41,59 @@ pub enum Fault {
     Close,
 }
 
+impl Fault {
+    /// Creates IMDS's response on a machine without the requested identity: 400 "Identity
+    /// not found".
+    pub fn no_identity() -> Fault {
+        Fault::json(400, r#"{"error":"invalid_request","error_description":"Identity not found"}"#, &[])
+    }
+
+    /// Creates IMDS's response while it is updating ("warming up"): 410 with an empty body. The
+    /// IMDS documentation says it is available again within 70 s.
+    pub fn updating() -> Fault {
+        Fault::Status {
+            status: 410,
+            body: String::new(),
+            content_type: "text/plain".to_owned(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Creates a 429 with a plain-text body and, when given, `Retry-After` in seconds.
+    pub fn throttled(retry_after_secs: Option<u64>) -> Fault {
+        Fault::Status {
+            status: 429,
+            body: "throttled, try again later".to_owned(),
+            content_type: "text/plain".to_owned(),
+            headers: retry_after_secs
+                .map(|secs| vec![("Retry-After".to_owned(), secs.to_string())])
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Creates a server error with a JSON body.
+    pub fn server_error(status: u16) -> Fault {
+        Fault::json(
+            status,
+            r#"{"error":"server_error","error_description":"fake server error"}"#,
+            &[],
+        )
+    }
+
+    /// Creates a canned JSON response.
+    pub fn json(status: u16, body: &str, headers: &[(&str, &str)]) -> Fault {
+        Fault::Status {
+            status,
+            body: body.to_owned(),
+            content_type: "application/json; charset=utf-8".to_owned(),
+            headers: headers
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
+        }
+    }
+}
+
 /// First-in, first-out queue of faults, each with the path suffix it applies to.
 #[derive(Default)]
 pub(crate) struct FaultQueue {

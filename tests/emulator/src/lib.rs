@@ -12,6 +12,8 @@
 //! - `GET /{tenant}/v2.0/.well-known/openid-configuration` and
 //!   `GET /{tenant}/discovery/v2.0/keys`.
 //! - `GET /common/userrealm/{username}`.
+//! - the managed identity endpoints of IMDS, App Service, Azure Arc, Azure ML and Cloud
+//!   Shell (see [`managed_identity`]), and client assertions for workload identity.
 //! - `GET /health`, which returns `ok`.
 //!
 //! Tests start it in-process, point a client at [`Emulator::url`], script faults with
@@ -46,6 +48,7 @@ mod entra;
 mod fault;
 mod http;
 mod ids;
+pub mod managed_identity;
 mod record;
 mod routes;
 mod server;

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::entra;
+use crate::managed_identity;
 use crate::http::{Response, path_segments};
 use crate::record::RecordedRequest;
 use crate::server::State;
@@ -18,6 +19,7 @@ const ROUTES: &[Route] = &[
     entra::discovery::route,
     entra::device_code::route,
     entra::authorize::route,
+    managed_identity::route,
 ];
 
 /// Returns the response of the first route that owns the request's path, or a 404.

@@ -106,6 +106,17 @@ impl EntraError {
         )
     }
 
+    /// AADSTS70021: the client assertion matches no federated identity credential of
+    /// the application.
+    pub(crate) fn no_matching_federated_credential() -> EntraError {
+        EntraError::new(
+            400,
+            "invalid_request",
+            70_021,
+            "No matching federated identity record found for presented assertion.".to_owned(),
+        )
+    }
+
     /// AADSTS700025: a public client sent a secret, which public clients do not have.
     pub(crate) fn public_client_with_secret() -> EntraError {
         EntraError::new(

@@ -145,8 +145,29 @@ fn client_credentials_grant(
         return Err(EntraError::no_tenant_information());
     };
 
-    let credentials = client_credentials(request, form)?;
-    authenticate_client(state, &credentials, tenant)?;
+    // A client assertion is either a federated token (workload identity) or a JWT signed
+    // with one of the app's certificates. Apps with certificates get the certificate
+    // checks unless the assertion is a registered federated token.
+    let client_id = form.get("client_id").unwrap_or_default();
+    let federated = form.get("client_assertion").is_some_and(|assertion| {
+        let registered = state
+            .config
+            .federated_assertions
+            .iter()
+            .any(|(id, known)| id.eq_ignore_ascii_case(client_id) && known == assertion);
+        let has_certificates = state
+            .config
+            .find_app(client_id)
+            .is_some_and(|app| !app.certificates.is_empty());
+        registered || !has_certificates
+    });
+    let credentials = if federated {
+        federated_client(&state.config, form, known_tenant.display_name())?
+    } else {
+        let credentials = client_credentials(request, form)?;
+        authenticate_client(state, &credentials, tenant)?;
+        credentials
+    };
 
     let scope = form.require("scope")?;
     let scopes: Vec<&str> = scope.split_whitespace().collect();
@@ -420,6 +441,40 @@ fn client_credentials(
         client_id,
         secret: Some(secret).filter(|secret| !secret.is_empty()),
         assertion: None,
+    })
+}
+
+/// Authenticates a client by a JWT client assertion (RFC 7523 section 2.2) that is
+/// registered as a federated credential of the application. The emulator compares the
+/// assertion text; it does not check a signature.
+fn federated_client(
+    config: &EmulatorConfig,
+    form: &Form,
+    directory: &str,
+) -> Result<ClientCredentials, EntraError> {
+    let assertion_type = form.require("client_assertion_type")?;
+    if assertion_type != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+        return Err(EntraError::malformed_request());
+    }
+    if form.get("client_secret").is_some() {
+        return Err(EntraError::malformed_request());
+    }
+    let client_id = form.require("client_id")?;
+    let assertion = form.require("client_assertion")?;
+    if config.find_app(client_id).is_none() {
+        return Err(EntraError::application_not_found(client_id, directory));
+    }
+    let registered = config
+        .federated_assertions
+        .iter()
+        .any(|(id, known)| id.eq_ignore_ascii_case(client_id) && known == assertion);
+    if !registered {
+        return Err(EntraError::no_matching_federated_credential());
+    }
+    Ok(ClientCredentials {
+        client_id: client_id.to_owned(),
+        secret: None,
+        assertion: Some((assertion_type.to_owned(), assertion.to_owned())),
     })
 }
 
