@@ -23,6 +23,7 @@
 
 mod bindings;
 mod config;
+mod embedded;
 mod engine_config;
 mod files;
 mod keyring_store;

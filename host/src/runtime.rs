@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use wasmtime::error::Context as _;
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use wasmtime_wasi_http::WasiHttpCtx;
@@ -18,9 +18,6 @@ use crate::state::{HostState, PolicyHooks, TokenStoreBackend};
 use crate::token_store::FileTokenStore;
 use crate::user::{NoUser, UserInterface};
 
-/// The component, precompiled for this machine by the build script.
-static PRECOMPILED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/azauth.cwasm"));
-
 /// The component as WebAssembly, for hosts other than this one (jco, wasmtime-py).
 pub static COMPONENT_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/azauth.wasm"));
 
@@ -34,11 +31,7 @@ impl Runtime {
     /// Loads the precompiled component and links WASI and the custom imports.
     pub fn new() -> anyhow::Result<Runtime> {
         let engine = Engine::new(&engine_config()).context("creating the wasmtime engine")?;
-        // SAFETY: the bytes were produced by this crate's build script with the same
-        // wasmtime version and engine settings, and are embedded in this binary, so
-        // they are trusted output of `Engine::precompile_component`.
-        let component = unsafe { Component::deserialize(&engine, PRECOMPILED) }
-            .context("loading the precompiled credential component")?;
+        let component = crate::embedded::load(&engine)?;
 
         let mut linker: Linker<HostState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).context("linking WASI")?;
