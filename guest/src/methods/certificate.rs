@@ -5,7 +5,7 @@
 //! locked by a password or unusable makes the method fail rather than be unavailable,
 //! because the caller named this certificate.
 
-use super::{MethodError, Plan};
+use super::{MethodError, Plan, missing_inputs};
 use crate::assertion::{self, Algorithm, Claims};
 use crate::cache::CacheKey;
 use crate::certificate::ClientCertificate;
@@ -108,20 +108,16 @@ pub(super) fn plan(settings: &Settings, env: &Environment) -> Result<Box<dyn Pla
         (None, None) => (None, String::new()),
     };
 
-    let missing: Vec<&str> = [
-        ("client ID (--client-id or clientId)", client_id.is_none()),
-        ("tenant ID (--tenant-id, tenantId or Azure.tenant_id)", tenant.is_none()),
-        ("certificate file (--client-certificate or certificatePath)", path.is_none()),
-    ]
-    .into_iter()
-    .filter_map(|(what, absent)| absent.then_some(what))
-    .collect();
+    let missing = missing_inputs(
+        &[
+            ("client ID (--client-id or clientId)", client_id.is_none()),
+            ("tenant ID (--tenant-id, tenantId or Azure.tenant_id)", tenant.is_none()),
+            ("certificate file (--client-certificate or certificatePath)", path.is_none()),
+        ],
+        args.section,
+    );
     let (Some(client_id), Some(tenant), Some(path)) = (client_id, tenant, path) else {
-        return Err(MethodError::Unavailable(format!(
-            "missing {}; set them as options or in {} of msticpyconfig.yaml",
-            missing.join(", "),
-            args.section
-        )));
+        return Err(missing);
     };
     validate::client_id(&client_id).map_err(MethodError::Failed)?;
     validate::tenant_id(&tenant).map_err(MethodError::Failed)?;

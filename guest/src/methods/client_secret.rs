@@ -1,7 +1,7 @@
 //! `clientsecret`: a service principal's client secret from the options or the
 //! configuration. Also the token request of `env`'s first variable set.
 
-use super::{MethodError, Plan};
+use super::{MethodError, Plan, missing_inputs};
 use crate::cache::CacheKey;
 use crate::cloud::Authority;
 use crate::entra::{self, Endpoint, Grant, Token};
@@ -60,20 +60,16 @@ pub(super) fn plan(settings: &Settings, env: &Environment) -> Result<Box<dyn Pla
         (None, None) => None,
     };
 
-    let missing: Vec<&str> = [
-        ("client ID (--client-id or clientId)", client_id.is_none()),
-        ("tenant ID (--tenant-id, tenantId or Azure.tenant_id)", tenant.is_none()),
-        ("client secret (--client-secret or clientSecret)", secret.is_none()),
-    ]
-    .into_iter()
-    .filter_map(|(what, absent)| absent.then_some(what))
-    .collect();
+    let missing = missing_inputs(
+        &[
+            ("client ID (--client-id or clientId)", client_id.is_none()),
+            ("tenant ID (--tenant-id, tenantId or Azure.tenant_id)", tenant.is_none()),
+            ("client secret (--client-secret or clientSecret)", secret.is_none()),
+        ],
+        args.section,
+    );
     let (Some(client_id), Some(tenant), Some(secret)) = (client_id, tenant, secret) else {
-        return Err(MethodError::Unavailable(format!(
-            "missing {}; set them as options or in {} of msticpyconfig.yaml",
-            missing.join(", "),
-            args.section
-        )));
+        return Err(missing);
     };
     validate::client_id(&client_id).map_err(MethodError::Failed)?;
     validate::tenant_id(&tenant).map_err(MethodError::Failed)?;

@@ -26,6 +26,20 @@ pub enum MethodError {
     Failed(String),
 }
 
+/// Builds the unavailable error for inputs that are absent: each entry is a description
+/// of the input and whether it is absent. `section` names the configuration section.
+pub(crate) fn missing_inputs(inputs: &[(&str, bool)], section: &str) -> MethodError {
+    let missing: Vec<&str> = inputs
+        .iter()
+        .filter(|(_, absent)| *absent)
+        .map(|(what, _)| *what)
+        .collect();
+    MethodError::Unavailable(format!(
+        "missing {}; set them as options or in {section} of msticpyconfig.yaml",
+        missing.join(", ")
+    ))
+}
+
 /// A method ready to run: its inputs are resolved and validated.
 pub trait Plan {
     /// What the token depends on.
