@@ -31,7 +31,9 @@ impl Runtime {
     /// Loads the precompiled component and links WASI and the custom imports.
     pub fn new() -> anyhow::Result<Runtime> {
         let engine = Engine::new(&engine_config()).context("creating the wasmtime engine")?;
+        let started = std::time::Instant::now();
         let component = crate::embedded::load(&engine)?;
+        tracing::debug!(elapsed_us = started.elapsed().as_micros() as u64, "component loaded");
 
         let mut linker: Linker<HostState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).context("linking WASI")?;
@@ -43,6 +45,7 @@ impl Runtime {
             .instantiate_pre(&component)
             .context("checking the component's imports")?;
         let pre = CredentialHostPre::new(pre).context("checking the component's exports")?;
+        tracing::debug!(elapsed_us = started.elapsed().as_micros() as u64, "component linked");
         Ok(Runtime { engine, pre })
     }
 
