@@ -35,8 +35,9 @@ pub const METHOD_VARIABLES: [&str; 18] = [
     "DEFAULT_IDENTITY_CLIENT_ID",
 ];
 
-/// Programs that the component may run, by bare name.
-pub const DEFAULT_PROGRAMS: [&str; 2] = ["az", "pwsh"];
+/// Programs that the component may run, by bare name: the Azure CLI, PowerShell 7 and
+/// Windows PowerShell 5.1.
+pub const DEFAULT_PROGRAMS: [&str; 3] = ["az", "pwsh", "powershell"];
 
 /// Default cap on every HTTP timeout that the component requests: connect, first byte
 /// and between bytes. A request without timeouts gets the cap.
@@ -214,7 +215,7 @@ impl Policy {
         self
     }
 
-    /// Grants the default programs, `az` and `pwsh`.
+    /// Grants the default programs, `az`, `pwsh` and `powershell`.
     pub fn allow_default_programs(&mut self) -> &mut Policy {
         self.programs.extend(DEFAULT_PROGRAMS.iter().map(|name| name.to_string()));
         self
