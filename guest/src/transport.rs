@@ -130,6 +130,8 @@ pub enum TransportErrorKind {
     Unreachable,
     /// The host's network policy denied the request.
     Denied,
+    /// The server's TLS certificate was rejected: not trusted, or not the pinned one.
+    Certificate,
     /// Anything else: TLS, protocol or body errors.
     Other,
 }
@@ -395,6 +397,7 @@ fn kind_of(code: &ErrorCode) -> TransportErrorKind {
         | ErrorCode::HttpResponseTimeout
         | ErrorCode::ConnectionLimitReached => TransportErrorKind::Unreachable,
         ErrorCode::HttpRequestDenied => TransportErrorKind::Denied,
+        ErrorCode::TlsCertificateError => TransportErrorKind::Certificate,
         _ => TransportErrorKind::Other,
     }
 }

@@ -390,6 +390,10 @@ const IMDS_HOST: &str = "169.254.169.254";
 /// - plain http to IMDS, or to the host of `AZURE_POD_IDENTITY_AUTHORITY_HOST` when set;
 /// - the hosts of `IDENTITY_ENDPOINT`, `MSI_ENDPOINT` and `IMDS_ENDPOINT` (plain http or
 ///   https, as each URL names);
+/// - for Service Fabric (`IDENTITY_ENDPOINT`, `IDENTITY_HEADER` and
+///   `IDENTITY_SERVER_THUMBPRINT` set), https to the host and port of `IDENTITY_ENDPOINT`
+///   pinned to the thumbprint in place of the plain grant, and nothing when the endpoint
+///   is not https or the thumbprint is invalid;
 /// - for Azure Arc (`IDENTITY_ENDPOINT` and `IMDS_ENDPOINT` set), reading
 ///   `/var/opt/azcmagent/tokens`, or the folder `AZAUTH_ARC_TOKENS_DIR` names, seen by the
 ///   component at that path;
@@ -407,7 +411,21 @@ fn allow_managed_identity(policy: &mut Policy, env: impl Fn(&str) -> Option<Stri
             policy.allow_http_host(IMDS_HOST, None);
         }
     }
+    let service_fabric = match (
+        set("IDENTITY_ENDPOINT"),
+        set("IDENTITY_HEADER"),
+        set("IDENTITY_SERVER_THUMBPRINT"),
+    ) {
+        (Some(endpoint), Some(_), Some(thumbprint)) => {
+            allow_service_fabric(policy, &endpoint, &thumbprint);
+            true
+        }
+        _ => false,
+    };
     for name in ["IDENTITY_ENDPOINT", "MSI_ENDPOINT", "IMDS_ENDPOINT"] {
+        if service_fabric && name == "IDENTITY_ENDPOINT" {
+            continue;
+        }
         if let Some(url) = set(name) {
             policy.allow_url_host(&url);
         }
@@ -428,6 +446,24 @@ fn allow_managed_identity(policy: &mut Policy, env: impl Fn(&str) -> Option<Stri
         {
             policy.allow_read_dir(parent, guest);
         }
+    }
+}
+
+/// Grants Service Fabric's identity endpoint https pinned to the cluster certificate's
+/// thumbprint. An endpoint that is not https, or an invalid thumbprint, grants nothing,
+/// so the secret is never sent to an unpinned server. The component reports the cause.
+fn allow_service_fabric(policy: &mut Policy, endpoint: &str, thumbprint: &str) {
+    let Ok(uri) = endpoint.parse::<http::Uri>() else {
+        tracing::warn!(endpoint, "IDENTITY_ENDPOINT is not a valid URL; Service Fabric is not granted");
+        return;
+    };
+    let (Some("https"), Some(host)) = (uri.scheme_str(), uri.host()) else {
+        tracing::warn!(endpoint, "IDENTITY_ENDPOINT is not an https URL; Service Fabric is not granted");
+        return;
+    };
+    let host_port = format!("{host}:{}", uri.port_u16().unwrap_or(443));
+    if let Err(error) = policy.allow_pinned_https(&host_port, thumbprint) {
+        tracing::warn!("IDENTITY_SERVER_THUMBPRINT: {error}; Service Fabric is not granted");
     }
 }
 
@@ -474,6 +510,39 @@ mod tests {
         assert!(allowed(&policy, "http://localhost:50342/x"));
         assert!(allowed(&policy, "http://localhost:40342/x"));
         assert!(!allowed(&policy, "http://10.0.0.6:8081/msi/token"));
+    }
+
+    #[test]
+    fn service_fabric_endpoint_pinned_only() {
+        let thumbprint = "0123456789abcdef0123456789abcdef01234567";
+        let policy = policy_with(&[
+            ("IDENTITY_ENDPOINT", "https://10.0.0.5:2377/metadata/identity/oauth2/token"),
+            ("IDENTITY_HEADER", "fake-identity-header"),
+            ("IDENTITY_SERVER_THUMBPRINT", thumbprint),
+        ]);
+        let endpoint = "https://10.0.0.5:2377/metadata/identity/oauth2/token".parse().unwrap();
+        assert!(policy.pinned_thumbprint(&endpoint).is_some());
+        assert!(policy.check_request(&endpoint).is_ok());
+        // The plain https grant would trust public roots in place of the pin.
+        assert!(policy.https_hosts.is_empty(), "{:?}", policy.https_hosts);
+    }
+
+    #[test]
+    fn service_fabric_invalid_settings_grant_nothing() {
+        for (endpoint, thumbprint) in [
+            ("https://10.0.0.5:2377/token", "not-a-thumbprint"),
+            ("http://10.0.0.5:2377/token", "0123456789abcdef0123456789abcdef01234567"),
+        ] {
+            let policy = policy_with(&[
+                ("IDENTITY_ENDPOINT", endpoint),
+                ("IDENTITY_HEADER", "fake-identity-header"),
+                ("IDENTITY_SERVER_THUMBPRINT", thumbprint),
+            ]);
+            assert!(policy.pinned_https.is_empty(), "{endpoint}");
+            assert!(policy.https_hosts.is_empty(), "{endpoint}");
+            assert!(policy.http_hosts.iter().all(|host| host.starts_with("169.254.169.254")), "{endpoint}");
+            assert!(!allowed(&policy, endpoint), "{endpoint}");
+        }
     }
 
     #[test]

@@ -27,6 +27,7 @@ mod embedded;
 mod engine_config;
 mod files;
 mod keyring_store;
+mod pinned_tls;
 mod policy;
 mod process;
 mod runtime;

@@ -3,7 +3,7 @@
 //! Everything not granted here is denied. The policy is decided before the component
 //! is instantiated and does not change while it runs.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -12,6 +12,8 @@ use std::time::Duration;
 mod cloud;
 
 pub use cloud::{Authority, Cloud, Scheme};
+
+use crate::pinned_tls::{Sha1Thumbprint, parse_sha1_thumbprint};
 
 /// Environment variables that the component's methods read.
 pub const METHOD_VARIABLES: [&str; 18] = [
@@ -35,8 +37,9 @@ pub const METHOD_VARIABLES: [&str; 18] = [
     "DEFAULT_IDENTITY_CLIENT_ID",
 ];
 
-/// Programs that the component may run, by bare name.
-pub const DEFAULT_PROGRAMS: [&str; 2] = ["az", "pwsh"];
+/// Programs that the component may run, by bare name: the Azure CLI, PowerShell 7 and
+/// Windows PowerShell 5.1.
+pub const DEFAULT_PROGRAMS: [&str; 3] = ["az", "pwsh", "powershell"];
 
 /// Default cap on every HTTP timeout that the component requests: connect, first byte
 /// and between bytes. A request without timeouts gets the cap.
@@ -82,6 +85,10 @@ pub struct Policy {
     /// sees). The component can neither write nor create files in them, and a folder that
     /// does not exist is skipped.
     pub read_dirs: Vec<(PathBuf, String)>,
+    /// `host:port` pairs (the port always written) that the component may reach over
+    /// https only with the pinned certificate: the server's leaf certificate must have
+    /// the SHA-1 thumbprint given here, and public roots do not count.
+    pub pinned_https: BTreeMap<String, Sha1Thumbprint>,
 }
 
 /// Folders of VS Code's Azure sign-in under the home folder, and where the `vscode`
@@ -116,6 +123,7 @@ impl Policy {
             token_cache_in_keyring: false,
             http_hosts: BTreeSet::new(),
             read_dirs: Vec::new(),
+            pinned_https: BTreeMap::new(),
         }
     }
 
@@ -177,6 +185,35 @@ impl Policy {
         self
     }
 
+    /// Grants https to one `host:port` whose server must present the certificate with a
+    /// SHA-1 thumbprint, as Service Fabric's identity endpoint does with the cluster
+    /// certificate. `thumbprint` is 40 hex digits in either case; spaces, tabs and colons
+    /// are ignored. Requests to that host and port then trust no other certificate.
+    ///
+    /// Returns an error, and grants nothing, when `host_port` has no port or the
+    /// thumbprint is invalid.
+    pub fn allow_pinned_https(&mut self, host_port: &str, thumbprint: &str) -> Result<&mut Policy, String> {
+        let authority: http::uri::Authority = host_port
+            .parse()
+            .map_err(|error| format!("{host_port:?} is not a host:port pair ({error})"))?;
+        let port = authority
+            .port_u16()
+            .ok_or_else(|| format!("{host_port:?} has no port; write it as host:port"))?;
+        let thumbprint = parse_sha1_thumbprint(thumbprint)?;
+        self.pinned_https
+            .insert(pinned_key(authority.host(), port), thumbprint);
+        Ok(self)
+    }
+
+    /// Returns the pinned thumbprint for an https URI's host and port, if one is granted.
+    pub fn pinned_thumbprint(&self, uri: &http::Uri) -> Option<Sha1Thumbprint> {
+        if uri.scheme_str() != Some("https") {
+            return None;
+        }
+        let key = pinned_key(uri.host()?, uri.port_u16().unwrap_or(443));
+        self.pinned_https.get(&key).copied()
+    }
+
     /// Grants read-only access to the folder `host_dir`, which the component sees at
     /// `guest_path`.
     pub fn allow_read_dir(&mut self, host_dir: impl Into<PathBuf>, guest_path: &str) -> &mut Policy {
@@ -214,7 +251,7 @@ impl Policy {
         self
     }
 
-    /// Grants the default programs, `az` and `pwsh`.
+    /// Grants the default programs, `az`, `pwsh` and `powershell`.
     pub fn allow_default_programs(&mut self) -> &mut Policy {
         self.programs.extend(DEFAULT_PROGRAMS.iter().map(|name| name.to_string()));
         self
@@ -236,7 +273,7 @@ impl Policy {
                     Some(443) | None => host.clone(),
                     Some(port) => format!("{host}:{port}"),
                 };
-                if self.https_hosts.contains(&key) {
+                if self.https_hosts.contains(&key) || self.pinned_thumbprint(uri).is_some() {
                     Ok(())
                 } else {
                     Err(format!(
@@ -266,6 +303,13 @@ impl Policy {
             other => Err(format!("the scheme {} is not granted", other.unwrap_or("(none)"))),
         }
     }
+}
+
+/// Builds the key of [`Policy::pinned_https`]: the host in lowercase without IPv6
+/// brackets, and the port.
+fn pinned_key(host: &str, port: u16) -> String {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    format!("{}:{port}", bare.to_ascii_lowercase())
 }
 
 impl Default for Policy {
@@ -326,6 +370,35 @@ mod tests {
         assert!(policy.check_request(&uri("http://127.0.0.1:40342/x")).is_ok());
         assert!(policy.check_request(&uri("http://127.0.0.1:40343/x")).is_err());
         assert!(policy.check_request(&uri("http://localhost:40342/x")).is_err());
+    }
+
+    #[test]
+    fn pinned_https_grant_is_exact() {
+        let mut policy = Policy::new();
+        let thumbprint = "01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67";
+        policy.allow_pinned_https("SF.example:2377", thumbprint).unwrap();
+        let pinned = policy.pinned_thumbprint(&uri("https://sf.example:2377/x"));
+        assert_eq!(pinned.map(|bytes| bytes[0]), Some(0x01));
+        assert!(policy.check_request(&uri("https://sf.example:2377/x")).is_ok());
+        assert!(policy.check_request(&uri("https://sf.example/x")).is_err());
+        assert!(policy.check_request(&uri("https://sf.example:2378/x")).is_err());
+        assert!(policy.check_request(&uri("http://sf.example:2377/x")).is_err());
+        assert!(policy.pinned_thumbprint(&uri("http://sf.example:2377/x")).is_none());
+        assert!(policy.pinned_thumbprint(&uri("https://sf.example/x")).is_none());
+
+        policy.allow_pinned_https("[::1]:443", thumbprint).unwrap();
+        assert!(policy.pinned_thumbprint(&uri("https://[::1]/x")).is_some());
+    }
+
+    #[test]
+    fn pinned_https_rejects_bad_input() {
+        let mut policy = Policy::new();
+        let valid = "0123456789ABCDEF0123456789ABCDEF01234567";
+        let error = policy.allow_pinned_https("sf.example", valid).unwrap_err();
+        assert!(error.contains("has no port"), "{error}");
+        let error = policy.allow_pinned_https("sf.example:2377", "0123").unwrap_err();
+        assert!(error.contains("expected 40 hex digits"), "{error}");
+        assert!(policy.pinned_https.is_empty());
     }
 
     #[test]

@@ -191,6 +191,21 @@ impl WasiHttpHooks for PolicyHooks {
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
         let options = capped(options, self.policy.http_timeout);
+        if let Some(thumbprint) = self.policy.pinned_thumbprint(request.uri()) {
+            tracing::debug!(
+                target = %target,
+                method = %request.method(),
+                thumbprint = %crate::pinned_tls::format_sha1_thumbprint(&thumbprint),
+                "sending request over TLS pinned to a certificate thumbprint"
+            );
+            return Box::new(async move {
+                let (response, io) = crate::pinned_tls::send_request(request, options, thumbprint).await?;
+                Ok((
+                    response.map(BodyExt::boxed_unsync),
+                    Box::new(io) as Box<dyn Future<Output = _> + Send>,
+                ))
+            });
+        }
         tracing::debug!(target = %target, method = %request.method(), "sending request");
         Box::new(async move {
             let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
@@ -219,7 +234,10 @@ impl WasiHttpHooks for PolicyHooks {
 
     fn p2_error_from_tls(&mut self, error: &std::io::Error) -> ErrorCode {
         tracing::debug!("TLS error: {error}");
-        if error.to_string().to_ascii_lowercase().contains("certificate") {
+        let rustls_error = error.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>());
+        if let Some(rustls::Error::InvalidCertificate(_)) = rustls_error {
+            ErrorCode::TlsCertificateError
+        } else if error.to_string().to_ascii_lowercase().contains("certificate") {
             ErrorCode::TlsCertificateError
         } else {
             ErrorCode::TlsProtocolError

@@ -537,35 +537,6 @@ async fn no_identity_remembered_for_the_session() {
 }
 
 #[test]
-fn service_fabric_is_unavailable_and_sends_nothing() {
-    let emulator = start();
-    let sandbox = Sandbox::new();
-    let finished = run(sandbox
-        .azauth()
-        .env(
-            "IDENTITY_ENDPOINT",
-            format!(
-                "https://127.0.0.1:{}/metadata/identity/oauth2/token",
-                emulator.port()
-            ),
-        )
-        .env("IDENTITY_HEADER", "fake-identity-header")
-        .env(
-            "IDENTITY_SERVER_THUMBPRINT",
-            "0123456789ABCDEF0123456789ABCDEF01234567",
-        )
-        .args(["get-token", "--scope", SCOPE, "--methods", "msi"]));
-    finished.assert_code(1);
-    assert!(
-        finished.stderr.contains(
-            "msi: unavailable: Service Fabric managed identity needs the cluster certificate pinned"
-        ),
-        "{finished:#?}"
-    );
-    assert!(emulator.requests().is_empty());
-}
-
-#[test]
 fn secrets_never_logged_at_trace() {
     let emulator = start();
     let sandbox = Sandbox::new();

@@ -153,17 +153,95 @@ fn signed_out_is_unavailable() {
     );
 }
 
+/// The reply of a fake Windows PowerShell, with its own token.
+const FALLBACK_RESULT: &str = r#"AZAUTH_POWERSHELL_RESULT {"token":"FAKE-AT-0081","expires_on":1900000000,"tenant":"11111111-2222-3333-4444-555555555555"}"#;
+
+/// Writes a fake `powershell` that checks its arguments and prints [`FALLBACK_RESULT`].
+fn fake_windows_powershell(sandbox: &Sandbox) {
+    let check = "[ \"$1\" = -NoProfile ] && [ \"$2\" = -NonInteractive ] && [ \"$3\" = -Command ] || { echo \"bad arguments: $1 $2 $3\" >&2; exit 64; }";
+    sandbox.fake_program(
+        "powershell",
+        &format!("{check}\necho\necho '{FALLBACK_RESULT}'"),
+    );
+}
+
 #[test]
-fn missing_pwsh_is_unavailable() {
+fn missing_pwsh_and_powershell_is_unavailable() {
     let sandbox = Sandbox::new();
     let finished = run(sandbox.azauth_with_fakes().args(pwsh_args()));
     finished.assert_code(1);
     assert!(
-        finished.stderr.contains(
-            "powershell: unavailable: PowerShell (pwsh) was not found: pwsh was not found on PATH"
-        ),
+        finished.stderr.contains("powershell: unavailable: PowerShell was not found"),
         "{finished:#?}"
     );
+    assert!(
+        finished.stderr.contains("pwsh: pwsh was not found on PATH"),
+        "{finished:#?}"
+    );
+    assert!(
+        finished.stderr.contains("powershell: powershell was not found on PATH"),
+        "{finished:#?}"
+    );
+}
+
+#[test]
+fn missing_pwsh_and_powershell_moves_chain_on() {
+    let sandbox = Sandbox::new();
+    sandbox.fake_program("az", &az_ok_body());
+    let json = run(sandbox.azauth_with_fakes().args([
+        "get-token",
+        "--scope",
+        SCOPE,
+        "--methods",
+        "powershell,cli",
+    ]))
+    .assert_code(0)
+    .json();
+    assert_eq!(json["accessToken"], "FAKE-AT-0002");
+    assert_eq!(json["authMethod"], "cli");
+}
+
+#[test]
+fn missing_pwsh_falls_back_to_powershell() {
+    let sandbox = Sandbox::new();
+    fake_windows_powershell(&sandbox);
+    let json = run(sandbox.azauth_with_fakes().args(pwsh_args()))
+        .assert_code(0)
+        .json();
+    assert_eq!(json["accessToken"], "FAKE-AT-0081");
+    assert_eq!(json["authMethod"], "powershell");
+    assert!(!sandbox.calls("powershell").is_empty());
+}
+
+#[test]
+fn pwsh_exit_127_falls_back_by_code() {
+    // A wrapper script whose shell cannot find pwsh, with a French message: only the
+    // exit code may decide.
+    let sandbox = Sandbox::new();
+    sandbox.fake_program("pwsh", "echo 'sh: 1: pwsh: introuvable' >&2; exit 127");
+    fake_windows_powershell(&sandbox);
+    let json = run(sandbox.azauth_with_fakes().args(pwsh_args()))
+        .assert_code(0)
+        .json();
+    assert_eq!(json["accessToken"], "FAKE-AT-0081");
+    assert!(!sandbox.calls("pwsh").is_empty());
+    assert!(!sandbox.calls("powershell").is_empty());
+}
+
+#[test]
+fn pwsh_not_found_message_without_code_127_is_no_fallback() {
+    // A failure whose message reads "not found" but whose exit code is 1 comes from
+    // pwsh itself, so Windows PowerShell is not tried.
+    let sandbox = Sandbox::new();
+    fake_pwsh(&sandbox, "echo 'pwsh: command not found' >&2; exit 1");
+    fake_windows_powershell(&sandbox);
+    let finished = run(sandbox.azauth_with_fakes().args(pwsh_args()));
+    finished.assert_code(1);
+    assert!(
+        finished.stderr.contains("powershell: failed: pwsh failed (exit code 1)"),
+        "{finished:#?}"
+    );
+    assert!(sandbox.calls("powershell").is_empty());
 }
 
 #[test]

@@ -1,12 +1,13 @@
 //! `powershell`: the account that Azure PowerShell (`Connect-AzAccount`) is signed in with.
 //!
 //! Runs `pwsh -NoProfile -NonInteractive -Command <script>` through the host's process
-//! capability. The script imports Az.Accounts, calls `Get-AzAccessToken` for the
+//! capability, or `powershell` (Windows PowerShell 5.1) with the same arguments when
+//! `pwsh` is missing. The script imports Az.Accounts, calls `Get-AzAccessToken` for the
 //! resource of the scope (and the tenant), turns a SecureString token into text, and
 //! prints one line: [`RESULT_PREFIX`] followed by compact JSON with `token`,
 //! `expires_on` (Unix seconds) and `tenant`.
 //!
-//! `pwsh` missing, Az.Accounts missing, not signed in, or a timeout is unavailable;
+//! Both programs missing, Az.Accounts missing, not signed in, or a timeout is unavailable;
 //! any other failure is failed, with PowerShell's message (tokens removed).
 
 use super::{MethodError, Plan};
@@ -15,7 +16,7 @@ use crate::entra::Token;
 use crate::process::{self, ProcessError};
 use crate::secret::Secret;
 use crate::settings::{Environment, Settings};
-use crate::validate;
+use crate::{log, validate};
 
 /// Start of the line that carries the result.
 pub const RESULT_PREFIX: &str = "AZAUTH_POWERSHELL_RESULT ";
@@ -118,41 +119,88 @@ impl Plan for PowerShellPlan {
             "-Command".to_string(),
             script(&self.resource, self.tenant.as_deref()),
         ];
-        let output = process::run("pwsh", &args, self.timeout_ms).map_err(|error| match error {
-            ProcessError::NotFound(message) | ProcessError::NotAllowed(message) => {
-                MethodError::Unavailable(format!(
-                    "PowerShell (pwsh) was not found: {message}; install PowerShell 7 and \
-                     Az.Accounts, or remove powershell from the methods"
-                ))
+        let mut missing = Vec::new();
+        for program in PROGRAMS {
+            match self.run(program, &args)? {
+                Attempt::Ran(output) => {
+                    return interpret(program, output.exit_code, &output.stdout, &output.stderr);
+                }
+                Attempt::Missing(reason) => {
+                    log::debug(&format!("powershell: {program} is missing: {reason}"));
+                    missing.push(format!("{program}: {reason}"));
+                }
             }
-            ProcessError::TimedOut => MethodError::Unavailable(format!(
-                "pwsh did not finish within {} ms and was stopped; raise the limit with \
-                 --process-timeout-ms",
-                self.timeout_ms
-            )),
-            ProcessError::OutputTooLarge => {
-                MethodError::Failed("pwsh wrote more output than the host accepts".to_string())
-            }
-            ProcessError::Failed(message) => {
-                MethodError::Unavailable(format!("pwsh could not be run: {message}"))
-            }
-        })?;
-        interpret(output.exit_code, &output.stdout, &output.stderr)
+        }
+        Err(MethodError::Unavailable(format!(
+            "PowerShell was not found ({}); install PowerShell 7 and Az.Accounts, or remove \
+             powershell from the methods",
+            missing.join("; ")
+        )))
     }
 }
 
-/// Turns what pwsh printed into a token or a reason.
-fn interpret(exit_code: Option<i32>, stdout: &str, stderr: &str) -> Result<Token, MethodError> {
-    if exit_code == Some(127) {
-        return Err(MethodError::Unavailable(
-            "PowerShell (pwsh) could not be started (exit code 127)".to_string(),
-        ));
+/// The programs tried in order: PowerShell 7, then Windows PowerShell 5.1.
+const PROGRAMS: [&str; 2] = ["pwsh", "powershell"];
+
+/// Exit codes of a shell whose command was not found: 127 from POSIX shells, 9009 from
+/// `cmd.exe`. The fallback decides on these codes alone, because the shell's message is
+/// in the user's language.
+const NOT_FOUND_EXIT_CODES: [i32; 2] = [127, 9009];
+
+fn is_not_found_exit(code: i32) -> bool {
+    NOT_FOUND_EXIT_CODES.contains(&code)
+}
+
+/// The result of trying one PowerShell program.
+enum Attempt {
+    /// The program ran, successfully or not.
+    Ran(process::Output),
+    /// The program is not installed or not allowed, for the reason given.
+    Missing(String),
+}
+
+impl PowerShellPlan {
+    /// Runs one PowerShell program. A program that the host cannot find or may not run,
+    /// or that a shell wrapper reports as not found by exit code, is missing.
+    fn run(&self, program: &str, args: &[String]) -> Result<Attempt, MethodError> {
+        match process::run(program, args, self.timeout_ms) {
+            Ok(output) => match output.exit_code {
+                Some(code) if is_not_found_exit(code) => Ok(Attempt::Missing(format!(
+                    "exit code {code}, which a shell returns for a command not found"
+                ))),
+                _ => Ok(Attempt::Ran(output)),
+            },
+            Err(ProcessError::NotFound(message) | ProcessError::NotAllowed(message)) => {
+                Ok(Attempt::Missing(message))
+            }
+            Err(ProcessError::TimedOut) => Err(MethodError::Unavailable(format!(
+                "{program} did not finish within {} ms and was stopped; raise the limit with \
+                 --process-timeout-ms",
+                self.timeout_ms
+            ))),
+            Err(ProcessError::OutputTooLarge) => Err(MethodError::Failed(format!(
+                "{program} wrote more output than the host accepts"
+            ))),
+            Err(ProcessError::Failed(message)) => Err(MethodError::Unavailable(format!(
+                "{program} could not be run: {message}"
+            ))),
+        }
     }
+}
+
+/// Turns what `program` printed into a token or a reason.
+fn interpret(
+    program: &str,
+    exit_code: Option<i32>,
+    stdout: &str,
+    stderr: &str,
+) -> Result<Token, MethodError> {
     if stdout.lines().any(|line| line.trim() == NO_MODULE_SENTINEL) {
         return Err(MethodError::Unavailable(
-            "the Az.Accounts module (2.2.0 or later) is not installed for pwsh; run \
+            format!(
+            "the Az.Accounts module (2.2.0 or later) is not installed for {program}; run \
              `Install-Module Az.Accounts`"
-                .to_string(),
+        ),
         ));
     }
     let stderr = process::redact(stderr.trim());
@@ -171,25 +219,27 @@ fn interpret(exit_code: Option<i32>, stdout: &str, stderr: &str) -> Result<Token
     if exit_code != Some(0) {
         let code = exit_code.map_or("a signal".to_string(), |code| format!("exit code {code}"));
         return Err(MethodError::Failed(format!(
-            "pwsh failed ({code}): {stderr}"
+            "{program} failed ({code}): {stderr}"
         )));
     }
-    parse_result(stdout).map_err(MethodError::Failed)
+    parse_result(program, stdout).map_err(MethodError::Failed)
 }
 
 /// Reads the result line that the script prints.
-fn parse_result(stdout: &str) -> Result<Token, String> {
+fn parse_result(program: &str, stdout: &str) -> Result<Token, String> {
     let line = stdout
         .lines()
         .find_map(|line| line.trim().strip_prefix(RESULT_PREFIX.trim_end()))
-        .ok_or("pwsh exited without printing a token: Get-AzAccessToken returned nothing")?;
+        .ok_or_else(|| {
+            format!("{program} exited without printing a token: Get-AzAccessToken returned nothing")
+        })?;
     let value: serde_json::Value = serde_json::from_str(line.trim())
-        .map_err(|error| format!("pwsh printed an unreadable result ({error})"))?;
+        .map_err(|error| format!("{program} printed an unreadable result ({error})"))?;
     let token = value
         .get("token")
         .and_then(|t| t.as_str())
         .filter(|t| !t.is_empty())
-        .ok_or("the pwsh result has no token")?;
+        .ok_or_else(|| format!("the {program} result has no token"))?;
     if token == "System.Security.SecureString" {
         return Err(
             "Get-AzAccessToken returned a SecureString that the script could not unwrap"
@@ -200,7 +250,7 @@ fn parse_result(stdout: &str) -> Result<Token, String> {
         .get("expires_on")
         .and_then(|e| e.as_u64())
         .filter(|&e| e > 0)
-        .ok_or("the pwsh result has no expires_on")?;
+        .ok_or_else(|| format!("the {program} result has no expires_on"))?;
     Ok(Token {
         access_token: Secret::new(token),
         expires_on,
@@ -222,7 +272,7 @@ mod tests {
 
     #[test]
     fn result_line_parses() {
-        let token = interpret(Some(0), RESULT, "WARNING: upgrade").unwrap();
+        let token = interpret("pwsh", Some(0), RESULT, "WARNING: upgrade").unwrap();
         assert_eq!(token.access_token.expose(), "FAKE-AT-0080");
         assert_eq!(token.expires_on, 1_900_000_000);
         assert_eq!(
@@ -235,24 +285,32 @@ mod tests {
     fn outcomes_sorted_by_cause() {
         let unavailable = |stdout: &str, stderr: &str, code| {
             matches!(
-                interpret(Some(code), stdout, stderr),
+                interpret("pwsh", Some(code), stdout, stderr),
                 Err(MethodError::Unavailable(_))
             )
         };
         let failed = |stdout: &str, stderr: &str, code| {
             matches!(
-                interpret(Some(code), stdout, stderr),
+                interpret("pwsh", Some(code), stdout, stderr),
                 Err(MethodError::Failed(_))
             )
         };
         // The module is missing: the script prints the sentinel and exits 0.
         assert!(unavailable("AZAUTH_NO_AZ_ACCOUNTS_MODULE\n", "", 0));
         assert!(unavailable("", "Run Connect-AzAccount to login.", 1));
-        assert!(unavailable("", "", 127));
         assert!(failed("", "Get-AzAccessToken: something else broke", 1));
         assert!(failed("no result here\n", "", 0));
         let secure = "AZAUTH_POWERSHELL_RESULT {\"token\":\"System.Security.SecureString\",\"expires_on\":1900000000}";
         assert!(failed(secure, "", 0));
+    }
+
+    #[test]
+    fn only_shell_not_found_codes_mean_missing() {
+        assert!(is_not_found_exit(127));
+        assert!(is_not_found_exit(9009));
+        for code in [0, 1, 2, 126, 128, 255] {
+            assert!(!is_not_found_exit(code), "{code}");
+        }
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Token requests to the managed identity endpoints, and the meaning of their responses.
 //!
 //! Each source has its own api-version, secret header and parameter names for a
-//! user-assigned identity. All of them speak plain http to a local address, so the host
-//! grants exactly the addresses the environment names.
+//! user-assigned identity. Most of them speak plain http to a local address, so the host
+//! grants exactly the addresses the environment names. Service Fabric speaks https, and
+//! the host pins its certificate to `IDENTITY_SERVER_THUMBPRINT`.
 
 use std::cell::RefCell;
 
@@ -12,6 +13,7 @@ use super::response::parse_token;
 use super::{Selector, Source};
 use crate::entra::Token;
 use crate::methods::MethodError;
+use crate::thumbprint::parse_sha1_thumbprint;
 use crate::transport::{HttpClient, RetryPolicy, Timeouts, TransportErrorKind};
 use crate::{clock, log};
 
@@ -64,25 +66,44 @@ pub fn acquire(
     match source {
         Source::Imds { base } => acquire_imds(base, selector, resource, probe_timeout_ms),
         Source::Arc { endpoint } => acquire_arc(endpoint, selector, resource),
-        // TODO: Service Fabric's endpoint presents the cluster certificate, which no
-        // public root signs; MSAL pins it to IDENTITY_SERVER_THUMBPRINT. The host's
-        // https client trusts the public roots only, so the request could never
-        // succeed. A host hook that pins the thumbprint would make `build` usable here.
-        Source::ServiceFabric { thumbprint, .. } => Err(MethodError::Unavailable(format!(
-            "Service Fabric managed identity needs the cluster certificate pinned to \
-             IDENTITY_SERVER_THUMBPRINT ({thumbprint}), which this host does not support; use \
-             another method, such as env with a client secret"
-        ))),
-        _ => {
-            let request = build(source, selector, resource, None)?;
-            let client = HttpClient::new().with_retry(RetryPolicy::MANAGED_IDENTITY);
-            let requested_at = clock::now_unix();
-            let response = client
-                .execute(request)
-                .map_err(|error| transport_error(source, &error.to_string(), error.kind()))?;
-            interpret(source, selector, &response, requested_at)
+        Source::ServiceFabric {
+            endpoint,
+            thumbprint,
+            ..
+        } => {
+            check_service_fabric(endpoint, thumbprint)?;
+            acquire_simple(source, selector, resource)
         }
+        _ => acquire_simple(source, selector, resource),
     }
+}
+
+/// Sends one token request, with retries, and interprets the response.
+fn acquire_simple(source: &Source, selector: &Selector, resource: &str) -> Result<Token, MethodError> {
+    let request = build(source, selector, resource, None)?;
+    let client = HttpClient::new().with_retry(RetryPolicy::MANAGED_IDENTITY);
+    let requested_at = clock::now_unix();
+    let response = client
+        .execute(request)
+        .map_err(|error| transport_error(source, &error.to_string(), error.kind()))?;
+    interpret(source, selector, &response, requested_at)
+}
+
+/// Checks the Service Fabric settings before the secret is sent. The endpoint presents
+/// the cluster certificate, which no public root signs, so the host pins it to
+/// `IDENTITY_SERVER_THUMBPRINT` and the request must use https.
+fn check_service_fabric(endpoint: &str, thumbprint: &str) -> Result<(), MethodError> {
+    parse_sha1_thumbprint(thumbprint).map_err(|error| {
+        MethodError::Failed(format!("IDENTITY_SERVER_THUMBPRINT is invalid: {error}"))
+    })?;
+    let scheme = url::Url::parse(endpoint).map(|url| url.scheme().to_string());
+    if scheme.as_deref() != Ok("https") {
+        return Err(MethodError::Failed(format!(
+            "the Service Fabric endpoint {endpoint:?} is not an https URL; Service Fabric \
+             sends the secret only over TLS pinned to IDENTITY_SERVER_THUMBPRINT"
+        )));
+    }
+    Ok(())
 }
 
 fn acquire_imds(
@@ -447,6 +468,13 @@ fn transport_error(source: &Source, message: &str, kind: TransportErrorKind) -> 
         TransportErrorKind::Unreachable | TransportErrorKind::Denied => {
             MethodError::Unavailable(format!(
                 "the {} endpoint could not be reached: {message}",
+                source.name()
+            ))
+        }
+        TransportErrorKind::Certificate if matches!(source, Source::ServiceFabric { .. }) => {
+            MethodError::Failed(format!(
+                "the {} request failed: {message}; the endpoint's certificate must have the \
+                 SHA-1 thumbprint in IDENTITY_SERVER_THUMBPRINT",
                 source.name()
             ))
         }
