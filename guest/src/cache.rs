@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use crate::cloud::Authority;
 use crate::entra::Token;
 
 /// Seconds before expiry at which a token counts as due for refresh.
@@ -26,6 +27,26 @@ pub struct CacheKey {
     pub client_id: Option<String>,
     /// Scope.
     pub scope: String,
+}
+
+impl CacheKey {
+    /// Builds the key of a token that an app registration gets from an authority for a
+    /// tenant: the shape shared by the service principal and user sign-in methods.
+    pub fn for_client(
+        method: &'static str,
+        authority: &Authority,
+        tenant: &str,
+        client_id: &str,
+        scope: &str,
+    ) -> CacheKey {
+        CacheKey {
+            method,
+            authority: authority.url(),
+            tenant: Some(tenant.to_string()),
+            client_id: Some(client_id.to_string()),
+            scope: scope.to_string(),
+        }
+    }
 }
 
 /// The state of a cached token at a given time.

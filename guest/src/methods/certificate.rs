@@ -29,13 +29,13 @@ pub(super) struct CertificatePlan {
 
 impl Plan for CertificatePlan {
     fn cache_key(&self) -> CacheKey {
-        CacheKey {
-            method: self.method,
-            authority: self.authority.url(),
-            tenant: Some(self.tenant.clone()),
-            client_id: Some(self.client_id.clone()),
-            scope: self.scope.clone(),
-        }
+        CacheKey::for_client(
+            self.method,
+            &self.authority,
+            &self.tenant,
+            &self.client_id,
+            &self.scope,
+        )
     }
 
     fn acquire(&self) -> Result<Token, MethodError> {

@@ -76,13 +76,13 @@ impl UserSignIn {
 
     /// Returns the key of the in-memory cache.
     pub fn cache_key(&self) -> CacheKey {
-        CacheKey {
-            method: self.method,
-            authority: self.authority.url(),
-            tenant: Some(self.tenant.clone()),
-            client_id: Some(self.client_id.clone()),
-            scope: self.scope.clone(),
-        }
+        CacheKey::for_client(
+            self.method,
+            &self.authority,
+            &self.tenant,
+            &self.client_id,
+            &self.scope,
+        )
     }
 
     /// Gets a token without a person, from the host's persistent cache; `None` when a

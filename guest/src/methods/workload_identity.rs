@@ -79,13 +79,13 @@ pub(super) fn plan(settings: &Settings, env: &Environment) -> Result<Box<dyn Pla
 
 impl Plan for WorkloadIdentityPlan {
     fn cache_key(&self) -> CacheKey {
-        CacheKey {
-            method: "workloadidentity",
-            authority: self.authority.url(),
-            tenant: Some(self.tenant.clone()),
-            client_id: Some(self.client_id.clone()),
-            scope: self.scope.clone(),
-        }
+        CacheKey::for_client(
+            "workloadidentity",
+            &self.authority,
+            &self.tenant,
+            &self.client_id,
+            &self.scope,
+        )
     }
 
     fn acquire(&self) -> Result<Token, MethodError> {
