@@ -15,7 +15,7 @@ use rsa::signature::{RandomizedSigner, SignatureEncoding};
 
 use crate::certificate::ClientCertificate;
 
-/// Seconds from `nbf` to `exp`. Entra ID asks for a short lifetime (Microsoft's page
+/// Seconds from `nbf` to `exp`. Entra ID requires a short lifetime (Microsoft's page
 /// says 5 to 10 minutes); 10 minutes, MSAL's value, leaves room for clock skew.
 pub const LIFETIME_SECS: u64 = 600;
 

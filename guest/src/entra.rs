@@ -1,7 +1,7 @@
-//! Token requests to the Entra ID v2.0 token endpoint, and the reading of its answers.
+//! Token requests to the Entra ID v2.0 token endpoint, and the parsing of its responses.
 //!
 //! Every method that talks to Entra ID builds its request here, through the `oauth2`
-//! crate and [`HttpClient`], and every answer is checked here: success bodies become a
+//! crate and [`HttpClient`], and every response is checked here: success bodies become a
 //! [`Token`], error bodies become a message that keeps the AADSTS code, the description,
 //! a hint for the common codes and the IDs that Microsoft support asks for.
 
@@ -106,10 +106,10 @@ pub struct Token {
 }
 
 /// The scopes that MSAL adds to every user sign-in: an ID token (`openid`, `profile`)
-/// names the account, and `offline_access` asks for a refresh token.
+/// names the account, and `offline_access` requests a refresh token.
 pub const USER_SCOPES: [&str; 3] = ["openid", "profile", "offline_access"];
 
-/// The requested scope followed by [`USER_SCOPES`], space-separated.
+/// Returns the requested scope followed by [`USER_SCOPES`], space-separated.
 pub fn user_scope_list(scope: &str) -> String {
     std::iter::once(scope).chain(USER_SCOPES).collect::<Vec<_>>().join(" ")
 }
@@ -443,7 +443,7 @@ fn describe_request_error(
         RequestTokenError::Request(transport) => transport.to_string(),
         RequestTokenError::Parse(error, body) => {
             let status_text = status.map(|s| format!("HTTP {s}")).unwrap_or_default();
-            // A body that answered 200 may hold a token, so only error bodies are shown.
+            // A body with status 200 may contain a token, so only error bodies are shown.
             let shown = match status {
                 Some(200) | None => String::new(),
                 Some(_) => format!(": {}", printable_prefix(&body, 200)),
@@ -511,7 +511,7 @@ fn aadsts_code(description: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
-/// What to do about a well-known AADSTS code. Entra ID says codes and texts may change,
+/// What to do about a well-known AADSTS code. Entra ID documents that codes and texts may change,
 /// so these are hints only; no decision depends on them.
 fn hint_for(code: u64) -> Option<&'static str> {
     Some(match code {

@@ -145,7 +145,7 @@ struct GetTokenArgs {
 /// Where the persistent token cache is kept.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum TokenCacheKind {
-    /// The system keyring when a Secret Service answers on the session bus, else a file.
+    /// The system keyring when a Secret Service responds on the session bus, else a file.
     Auto,
     /// A file, mode 0600, under $XDG_CACHE_HOME/azauth (default ~/.cache/azauth).
     File,
@@ -335,11 +335,12 @@ async fn get_token(args: GetTokenArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Grants what the call can need: the method variables and the variables the
-/// configuration refers to, the configured cloud's authority, an explicit authority
-/// host or `AZURE_AUTHORITY_HOST`, the default programs, the certificate files named by
-/// `--client-certificate`, `AZURE_CLIENT_CERTIFICATE_PATH` or the configuration, and the
-/// managed identity endpoints and files (see [`allow_managed_identity`]).
+/// Builds the policy for one call. It grants the method variables, the variables that
+/// the configuration refers to, and the default programs. It grants the configured
+/// cloud's authority, an explicit authority host or `AZURE_AUTHORITY_HOST`. It grants the
+/// certificate file named by `--client-certificate`, `AZURE_CLIENT_CERTIFICATE_PATH` or
+/// the configuration, and the managed identity endpoints and files (see
+/// [`allow_managed_identity`]).
 fn policy_for(options: &TokenOptions) -> Policy {
     let mut policy = Policy::new();
     policy.allow_method_variables().allow_default_programs();

@@ -211,7 +211,7 @@ impl Method {
         }
     }
 
-    /// Resolves the method's inputs into a plan, or says why it cannot apply.
+    /// Resolves the method's inputs into a plan, or returns why it cannot apply.
     pub fn plan(self, settings: &Settings, env: &Environment) -> Result<Box<dyn Plan>, MethodError> {
         match self {
             Method::Env => env::plan(settings, env),

@@ -259,7 +259,7 @@ fn select(
 }
 
 /// Azure ML names the compute's identity in `DEFAULT_IDENTITY_CLIENT_ID`. When no
-/// identity is enabled it holds the literal text `clientid`, so anything that is not a
+/// identity is enabled it contains the literal text `clientid`, so anything that is not a
 /// GUID counts as unset.
 fn azure_ml_default(env: &Environment) -> Selector {
     match env.get("DEFAULT_IDENTITY_CLIENT_ID").map(str::trim) {
@@ -434,7 +434,7 @@ mod tests {
             select(&settings, &env, &ml).unwrap(),
             Selector::ClientId("99999999-8888-7777-6666-555555555555".into())
         );
-        // Without an identity the variable holds the text `clientid`.
+        // Without an identity the variable contains the text `clientid`.
         let env = Environment::from_pairs(&[("DEFAULT_IDENTITY_CLIENT_ID", "clientid")]);
         assert_eq!(select(&settings, &env, &ml).unwrap(), Selector::System);
     }
